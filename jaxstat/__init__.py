@@ -1,0 +1,31 @@
+"""jaxstat: statistical mechanics of neural networks in JAX.
+
+Submodules load on first use, so ``import jaxstat`` stays light (it never
+imports matplotlib)::
+
+    import jaxstat as js
+    m = js.ising.lattice((32, 32))
+    sampler = js.mcmc.checkerboard(m)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("ising", "mcmc", "exact", "stats", "plot", "cli", "tour")
+
+__all__ = list(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"jaxstat.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'jaxstat' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))

@@ -1,0 +1,93 @@
+"""Boundary validation shared by every public function.
+
+Checks run on concrete values when they are available (outside ``jit``) and on
+shapes and dtypes always, so a bad input raises a ``ValueError`` that names
+the argument, what was expected and what came, before anything reaches XLA.
+Inside ``jit``/``vmap`` the values are tracers and only static facts can be
+checked; that is documented on each public function.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(x) -> bool:
+    """True when ``x`` holds values we can inspect (not a tracer)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def float_dtype():
+    """The default float dtype: float64 under ``jax_enable_x64``, else float32."""
+    return jnp.result_type(float)
+
+
+def as_float_array(x, name: str, dtype=None):
+    """Convert ``x`` to a floating JAX array, keeping a float dtype it already has."""
+    try:
+        arr = jnp.asarray(x)
+    except TypeError as err:
+        raise ValueError(f"{name} must be array-like with numbers; got {type(x).__name__}") from err
+    if dtype is not None:
+        return arr.astype(dtype)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        arr = arr.astype(float_dtype())
+    return arr
+
+
+def check_beta(beta, name: str = "beta"):
+    """Validate an inverse temperature: a real scalar, >= 0, not NaN; ``inf`` allowed."""
+    if isinstance(beta, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number >= 0; got a boolean {beta!r}")
+    if not is_concrete(beta):
+        if jnp.ndim(beta) != 0:
+            raise ValueError(
+                f"{name} must be a scalar (vmap over a ladder of betas); got shape {jnp.shape(beta)}"
+            )
+        return beta
+    arr = np.asarray(beta)
+    if arr.ndim != 0:
+        raise ValueError(
+            f"{name} must be a scalar; got shape {arr.shape} (vmap over a ladder of betas instead)"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be a real number >= 0; got {beta!r}")
+    value = float(arr)
+    if math.isnan(value):
+        raise ValueError(f"{name} must be a real number >= 0; got NaN")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 (inverse temperature); got {value}")
+    return beta
+
+
+def check_spins(spins, n_site_axes_shape: tuple, name: str = "spins"):
+    """Check trailing shape and, when concrete, that every entry is -1 or +1."""
+    arr = jnp.asarray(spins)
+    trailing = tuple(arr.shape[arr.ndim - len(n_site_axes_shape):]) if arr.ndim >= len(n_site_axes_shape) else None
+    if trailing != tuple(n_site_axes_shape):
+        raise ValueError(
+            f"{name} must have trailing shape {tuple(n_site_axes_shape)} (the model's sites, "
+            f"with optional leading batch axes); got shape {tuple(arr.shape)}"
+        )
+    if is_concrete(arr) and arr.size:
+        values = np.asarray(arr)
+        bad = ~((values == 1) | (values == -1))
+        if bad.any():
+            first = values[bad].ravel()[0]
+            raise ValueError(
+                f"{name} must contain only -1 and +1; got {int(bad.sum())} other value(s), e.g. {first!r}"
+            )
+    return arr
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """A Python int >= minimum (sizes and counts are static)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    return int(value)

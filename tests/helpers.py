@@ -1,0 +1,50 @@
+"""Statistical test helpers shared by the sampler tests.
+
+The chi-square test compares a histogram of independent samples with exact
+probabilities. Samples are the final states of independent chains, so they
+are independent by construction (no autocorrelation correction needed).
+Bins with an expected count below 5 are pooled into one, the textbook
+condition for the chi-square approximation. Repeats are combined with
+Fisher's method: X = -2 sum log p ~ chi2(2k) under the null.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as sps
+
+# The significance level for rejecting a sampler. With fixed seeds the tests
+# are deterministic; this level is what a correct sampler passes with
+# probability 1 - 1e-4 on any seed, and the negative controls show a wrong
+# distribution is rejected far below it.
+ALPHA = 1e-4
+
+
+def chi2_pvalue(sample_ids, probabilities) -> float:
+    """p-value of the chi-square goodness-of-fit of integer samples to ``probabilities``."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities = probabilities / probabilities.sum()
+    n = len(sample_ids)
+    counts = np.bincount(np.asarray(sample_ids).ravel(), minlength=len(probabilities)).astype(np.float64)
+    expected = n * probabilities
+    big = expected >= 5
+    obs = list(counts[big])
+    exp = list(expected[big])
+    if (~big).any() and expected[~big].sum() > 0:
+        obs.append(counts[~big].sum())
+        exp.append(expected[~big].sum())
+    obs, exp = np.array(obs), np.array(exp)
+    dof = len(obs) - 1
+    assert dof >= 1, "too few bins for a chi-square test; use more samples"
+    stat = np.sum((obs - exp) ** 2 / exp)
+    return float(sps.chi2.sf(stat, dof))
+
+
+def fisher_combine(pvalues) -> float:
+    """Combined p-value of independent tests (Fisher's method)."""
+    p = np.clip(np.asarray(pvalues, dtype=np.float64), 1e-300, 1.0)
+    return float(sps.chi2.sf(-2.0 * np.log(p).sum(), 2 * len(p)))
+
+
+def within_sigmas(estimate, exact, stderr, n_sigma=4.0) -> bool:
+    return abs(float(estimate) - float(exact)) <= n_sigma * float(stderr)

@@ -1,0 +1,143 @@
+"""The run driver and sampler contracts: no recompilation, beta = inf, dtypes, errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxstat as js
+
+
+def counting(sampler):
+    """Wrap a sampler so every trace of its step increments a counter."""
+    count = {"traces": 0}
+
+    def step(key, state, beta):
+        count["traces"] += 1
+        return sampler.step(key, state, beta)
+
+    return js.mcmc.Sampler(sampler.init, step), count
+
+
+def test_new_beta_does_not_recompile():
+    m = js.ising.lattice((8, 8))
+    sampler, count = counting(js.mcmc.checkerboard(m))
+    s = jnp.ones((8, 8))
+    for beta in (0.1, 0.3, 0.44, 1.0, float("inf"), np.float32(0.2), jnp.asarray(0.7)):
+        js.mcmc.run(jax.random.key(0), sampler, s, beta, 5)
+    first = count["traces"]
+    assert first >= 1
+    # a vmapped ladder of betas inside jit compiles once, and once only
+    ladder = jax.jit(jax.vmap(lambda b: js.mcmc.run(jax.random.key(1), sampler, s, b, 5)[1]["energy"]))
+    ladder(jnp.linspace(0.1, 1.0, 6))
+    after_ladder = count["traces"]
+    ladder(jnp.linspace(0.2, 2.0, 6))
+    assert count["traces"] == after_ladder
+    js.mcmc.run(jax.random.key(2), sampler, s, 0.9, 5)
+    assert count["traces"] == after_ladder
+
+
+@pytest.mark.parametrize("make", [js.mcmc.metropolis, js.mcmc.glauber, js.mcmc.checkerboard])
+def test_zero_temperature_is_exact(make):
+    m = js.ising.lattice((8, 8), J=1.0, h=0.0)
+    sampler = make(m)
+    s0 = js.ising.random_spins(jax.random.key(0), (8, 8))
+    state, trace = js.mcmc.run(jax.random.key(1), sampler, s0, jnp.inf, 30)
+    e = np.asarray(trace["energy"])
+    assert np.all(np.isfinite(e)) and np.all(np.isfinite(np.asarray(state.spins)))
+    assert set(np.unique(np.asarray(state.spins))) <= {-1.0, 1.0}
+    np.testing.assert_allclose(float(state.energy), float(js.ising.energy(m, state.spins)), atol=1e-3)
+    if make is not js.mcmc.checkerboard:
+        # sequential single-spin zero-temperature dynamics never raises the energy
+        assert np.all(np.diff(e) <= 1e-4)
+
+
+def test_zero_temperature_never_raises_energy_dense():
+    m = js.ising.sherrington_kirkpatrick(jax.random.key(5), 64, h=0.1)
+    for make in (js.mcmc.metropolis, js.mcmc.glauber):
+        state, trace = js.mcmc.run(jax.random.key(1), make(m, order="random"), jnp.ones(64), jnp.inf, 20)
+        e = np.asarray(trace["energy"])
+        assert np.all(np.diff(e) <= 1e-4) and np.all(np.isfinite(e))
+        assert float(trace["acceptance_rate"][-1]) == 0.0  # a local minimum is reached and kept
+
+
+def test_infinite_temperature_is_uniform():
+    """beta = 0: every Metropolis proposal is accepted, heat bath is a coin flip."""
+    m = js.ising.lattice((8, 8))
+    _, trace = js.mcmc.run(jax.random.key(0), js.mcmc.checkerboard(m), jnp.ones((8, 8)), 0.0, 10)
+    assert np.all(np.asarray(trace["acceptance_rate"]) == 1.0)
+
+
+def test_asymmetric_network_runs_glauber_only():
+    J = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.5], [0.2, 0.0, 0.0]])
+    m = js.ising.dense(J, allow_asymmetric=True)
+    state, _ = js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), jnp.ones(3), 1.0, 10)
+    assert state.spins.shape == (3,)
+    with pytest.raises(ValueError, match="symmetric"):
+        js.mcmc.metropolis(m)
+
+
+def test_thin_burn_in_and_observe():
+    m = js.ising.lattice((4, 4))
+    sampler = js.mcmc.glauber(m)
+    state, trace = js.mcmc.run(
+        jax.random.key(0), sampler, jnp.ones((4, 4)), 0.5, 25, burn_in=7, thin=4,
+        observe=lambda st: {"m": jnp.mean(st.spins), "s": st.spins},
+    )
+    assert trace["m"].shape == (6,) and trace["s"].shape == (6, 4, 4)
+    assert trace["acceptance_rate"].shape == (6,)
+    state2, tr = js.mcmc.run(jax.random.key(0), sampler, jnp.ones((4, 4)), 0.5, 3, observe=lambda st: st.energy)
+    assert tr.shape == (3,)
+
+
+def test_dtype_float32_and_float64():
+    m = js.ising.lattice((4, 4))
+    state, trace = js.mcmc.run(jax.random.key(0), js.mcmc.checkerboard(m), jnp.ones((4, 4)), 0.4, 3)
+    assert state.spins.dtype == jnp.float32 and trace["energy"].dtype == jnp.float32
+    with jax.enable_x64(True):
+        for make in (js.mcmc.checkerboard, js.mcmc.glauber):
+            m64 = js.ising.lattice((4, 4))
+            state, trace = js.mcmc.run(jax.random.key(0), make(m64), jnp.ones((4, 4)), 0.4, 3)
+            assert state.spins.dtype == jnp.float64 and trace["energy"].dtype == jnp.float64
+            assert trace["magnetization"].dtype == jnp.float64
+
+
+def test_progress_bar_runs(capsys):
+    m = js.ising.lattice((4, 4))
+    state, trace = js.mcmc.run(jax.random.key(0), js.mcmc.checkerboard(m), jnp.ones((4, 4)), 0.4, 100, progress=True)
+    jax.block_until_ready(trace)
+    jax.effects_barrier()
+    assert trace["energy"].shape == (100,)
+    assert "100/100" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s, -1.0, 5), r"beta must be >= 0"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s, float("nan"), 5), r"beta .* NaN"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s, jnp.ones(3), 5), r"beta must be a scalar"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s, 0.5, 0), r"n_sweeps must be an integer >= 1"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s, 0.5, 5, thin=0), r"thin must be"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s, 0.5, 5, burn_in=-1), r"burn_in must be"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), "glauber", s, 0.5, 5), r"sampler must be a jaxstat.mcmc.Sampler"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), s * 0.5, 0.5, 5), r"only -1 and \+1"),
+        (lambda s, m: js.mcmc.run(jax.random.key(0), js.mcmc.glauber(m), jnp.ones((4, 5)), 0.5, 5), r"trailing shape"),
+        (lambda s, m: js.mcmc.glauber(m).init(jnp.ones((2, 4, 4))), r"one configuration"),
+        (lambda s, m: js.mcmc.checkerboard(js.ising.lattice((5, 4))), r"even side lengths .* axis 0 of length 5"),
+        (lambda s, m: js.mcmc.checkerboard(js.ising.sherrington_kirkpatrick(jax.random.key(0), 4)), r"lattice model"),
+        (lambda s, m: js.mcmc.checkerboard(m, rule="wolff"), r"rule must be one of"),
+        (lambda s, m: js.mcmc.metropolis(m, order="backwards"), r"order must be one of"),
+        (lambda s, m: js.mcmc.glauber(m).step(jax.random.key(0), js.mcmc.glauber(m).init(s), -0.5), r"beta must be >= 0"),
+    ],
+)
+def test_bad_input_errors(call, match):
+    m = js.ising.lattice((4, 4))
+    with pytest.raises(ValueError, match=match):
+        call(jnp.ones((4, 4)), m)
+
+
+def test_checkerboard_open_odd_lattice_allowed():
+    m = js.ising.lattice((5, 3), periodic=False)
+    state, _ = js.mcmc.run(jax.random.key(0), js.mcmc.checkerboard(m), jnp.ones((5, 3)), 0.3, 5)
+    np.testing.assert_allclose(float(state.energy), float(js.ising.energy(m, state.spins)), atol=1e-4)
