@@ -162,7 +162,9 @@ def lattice(shape, J=1.0, h=0.0, periodic=True, dtype=None) -> LatticeIsing:
 
     .. math:: E(s) = -\\sum_{\\langle x, y \\rangle} J_{xy} s_x s_y - \\sum_x h_x s_x,
 
-    each bond counted once.
+    each bond counted once. On a periodic axis of length 2 the forward bond
+    and the wrap-around bond join the same pair of sites, so that pair is
+    coupled twice (the usual torus convention; :func:`to_dense` agrees).
 
     Args:
       shape: side lengths, e.g. ``(L,)``, ``(L, L)``, ``(L, L, L)``.
@@ -203,6 +205,9 @@ def lattice(shape, J=1.0, h=0.0, periodic=True, dtype=None) -> LatticeIsing:
         raise ValueError(f"J must be a scalar or have shape (d, *shape) = {(d,) + shape}; got shape {J.shape}")
     if h.ndim != 0 and h.shape != shape:
         raise ValueError(f"h must be a scalar or have the lattice shape {shape}; got shape {h.shape}")
+    for name, arr in (("couplings J", J), ("fields h", h)):
+        if is_concrete(arr) and not bool(jnp.all(jnp.isfinite(arr))):
+            raise ValueError(f"{name} must be finite; got NaN or inf entries")
     if not all(periodic):
         # Open boundaries: the wrap-around bonds do not exist. Store them as
         # zeros so one roll-based kernel serves every boundary condition.

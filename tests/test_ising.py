@@ -151,6 +151,7 @@ def test_asymmetric_allowed_for_dynamics_only():
         (lambda: js.ising.lattice((1, 4)), r"periodic axis 0 needs side length >= 2"),
         (lambda: js.ising.lattice((0, 4)), r"shape\[0\] must be an integer >= 1"),
         (lambda: js.ising.lattice((4, 4), periodic=(True,)), r"periodic must be"),
+        (lambda: js.ising.lattice((4, 4), h=np.full((4, 4), np.inf)), r"fields h must be finite"),
         (lambda: js.ising.energy(js.ising.lattice((4, 4)), jnp.ones((4, 5))), r"trailing shape \(4, 4\)"),
         (lambda: js.ising.energy(js.ising.lattice((2, 2)), jnp.array([[1.0, 0.0], [1.0, 1.0]])), r"only -1 and \+1"),
         (lambda: js.ising.edwards_anderson(jax.random.key(0), (4, 4), bonds="uniform"), r"bonds must be"),
