@@ -6,9 +6,9 @@ traced (no recompilation for a new temperature) and one chain is the unit
 """
 
 from jaxstat.mcmc.base import Sampler, SpinState, SweepInfo, glauber_update, metropolis_update
-from jaxstat.mcmc.checkerboard import checkerboard
+from jaxstat.mcmc.two_colour import checkerboard
 from jaxstat.mcmc.driver import default_observe, run
-from jaxstat.mcmc.single_spin import glauber, metropolis, single_spin
+from jaxstat.mcmc.single_site import glauber, metropolis, single_spin
 
 __all__ = [
     "Sampler",

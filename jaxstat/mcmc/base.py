@@ -30,6 +30,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxstat.mcmc._threefry import random_bits
+
 
 class Sampler(NamedTuple):
     """A Monte Carlo sampler as a pair of pure functions.
@@ -85,14 +87,17 @@ def uniform_open(key, shape, dtype):
 
     ``(k + 1/2) 2^-b`` for a uniform b-bit integer k (b = 24 for float32, 53
     for float64): exact in the dtype, never 0 or 1, so ``log`` and ``logit``
-    below are finite. Converting raw bits this way is several times cheaper
-    on CPU than ``jax.random.uniform`` and matters in the hot loop.
+    below are finite. The bits come from a fusible Threefry-2x32
+    (:mod:`jaxstat.mcmc._threefry`), the generator behind JAX's default keys;
+    random numbers are most of the cost of a lattice sweep.
     """
     dtype = jnp.dtype(dtype)
     if dtype == jnp.float64:
-        k = jax.random.bits(key, shape, jnp.uint64) >> 11
-        return (k.astype(dtype) + 0.5) * (2.0 ** -53)
-    k = jax.random.bits(key, shape, jnp.uint32) >> 8
+        words = random_bits(key, (2,) + tuple(shape))
+        hi = (words[0] >> 6).astype(dtype)  # 26 bits
+        lo = (words[1] >> 5).astype(dtype)  # 27 bits
+        return (hi * 2.0**27 + lo + 0.5) * (2.0 ** -53)
+    k = random_bits(key, shape) >> 8
     return (k.astype(jnp.float32) + 0.5).astype(dtype) * jnp.asarray(2.0 ** -24, dtype)
 
 
@@ -147,6 +152,19 @@ def update_rule(rule: str) -> Rule:
     if check_rule(rule) == "metropolis":
         return Rule(metropolis_variate, metropolis_from_variate)
     return Rule(glauber_variate, glauber_from_variate)
+
+
+def fast_sum(x, n_lead: int = 0):
+    """Sum over all axes after the first ``n_lead``, as a matrix-vector product.
+
+    XLA:CPU lowers a full reduction of a big array to a slow scalar loop but
+    a matrix-vector product to a vectorized, blocked kernel; per sweep this
+    is the difference between ~25% overhead and ~3%. Blocked partial sums are
+    also more accurate than one running sum in float32.
+    """
+    lead = x.shape[:n_lead]
+    rows = x.reshape(lead + (-1, x.shape[-1] if x.ndim > n_lead else 1))
+    return jnp.sum(rows @ jnp.ones((rows.shape[-1],), x.dtype), axis=-1)
 
 
 def as_beta(beta, dtype):

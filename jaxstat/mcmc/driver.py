@@ -18,14 +18,14 @@ import jax
 import jax.numpy as jnp
 
 from jaxstat._validate import check_beta, check_positive_int, float_dtype, is_concrete
-from jaxstat.mcmc.base import Sampler
+from jaxstat.mcmc.base import Sampler, fast_sum
 
 __all__ = ["run", "default_observe"]
 
 
 def default_observe(state) -> dict:
     """Energy and magnetization per spin of a state (the default trace)."""
-    return {"energy": state.energy, "magnetization": jnp.mean(state.spins)}
+    return {"energy": state.energy, "magnetization": fast_sum(state.spins) / state.spins.size}
 
 
 # --------------------------------------------------------------------------- #

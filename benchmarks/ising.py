@@ -1,0 +1,196 @@
+"""Spin flips per nanosecond: jaxstat vs the numba loop a user would write.
+
+Run:  pip install -e ".[bench]" && python benchmarks/ising.py [--quick] [--repeats 5]
+
+Two workloads, each side by side in the same process:
+
+1. ``checkerboard`` Metropolis on the 2D Ising model, L in {256, 1024, 4096}
+   (periodic, J = 1, h = 0), against a numba double loop over the two
+   colours (one thread, the code a user writes first) and its ``prange``
+   version (all cores).
+2. ``glauber`` (sequential heat bath) on an SK model with N = 256 and 1024
+   chains vmapped, against the numba loop over chains and sites that keeps
+   local fields up to date (one thread and ``prange`` over chains).
+
+Every figure is the median of ``--repeats`` timed runs after a warm-up run
+(compilation excluded for both sides). "Flips" counts attempted single-spin
+updates (N per sweep), the usual unit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxstat as js
+
+try:
+    import numba
+    from numba import njit, prange
+except ImportError as err:  # pragma: no cover - benchmark only
+    raise SystemExit('numba is needed for the side-by-side baseline: pip install -e ".[bench]"') from err
+
+
+# --------------------------------------------------------------------------- #
+# numba baselines: the same algorithms, written as plain loops
+# --------------------------------------------------------------------------- #
+@njit(cache=True)
+def nb_checkerboard_sweeps(s, beta, n_sweeps, seed):
+    np.random.seed(seed)
+    L = s.shape[0]
+    for _ in range(n_sweeps):
+        for colour in range(2):
+            for i in range(L):
+                ip, im = (i + 1) % L, (i - 1) % L
+                for j in range((i + colour) % 2, L, 2):
+                    nb = s[ip, j] + s[im, j] + s[i, (j + 1) % L] + s[i, (j - 1) % L]
+                    dE = 2.0 * s[i, j] * nb
+                    if dE <= 0.0 or np.random.random() < np.exp(-beta * dE):
+                        s[i, j] = -s[i, j]
+    return s
+
+
+@njit(parallel=True, cache=True)
+def nb_checkerboard_sweeps_parallel(s, beta, n_sweeps, seed):
+    np.random.seed(seed)
+    L = s.shape[0]
+    for _ in range(n_sweeps):
+        for colour in range(2):
+            for i in prange(L):
+                ip, im = (i + 1) % L, (i - 1) % L
+                for j in range((i + colour) % 2, L, 2):
+                    nb = s[ip, j] + s[im, j] + s[i, (j + 1) % L] + s[i, (j - 1) % L]
+                    dE = 2.0 * s[i, j] * nb
+                    if dE <= 0.0 or np.random.random() < np.exp(-beta * dE):
+                        s[i, j] = -s[i, j]
+    return s
+
+
+@njit(cache=True)
+def _nb_glauber_chain(s, field, J, beta, n_sweeps):
+    n = s.shape[0]
+    for _ in range(n_sweeps):
+        for i in range(n):
+            p_up = 1.0 / (1.0 + np.exp(-2.0 * beta * field[i]))
+            new = 1.0 if np.random.random() < p_up else -1.0
+            delta = new - s[i]
+            if delta != 0.0:
+                s[i] = new
+                for j in range(n):
+                    field[j] += J[j, i] * delta
+
+
+@njit(cache=True)
+def nb_glauber_chains(S, F, J, beta, n_sweeps, seed):
+    np.random.seed(seed)
+    for c in range(S.shape[0]):
+        _nb_glauber_chain(S[c], F[c], J, beta, n_sweeps)
+
+
+@njit(parallel=True, cache=True)
+def nb_glauber_chains_parallel(S, F, J, beta, n_sweeps, seed):
+    np.random.seed(seed)
+    for c in prange(S.shape[0]):
+        _nb_glauber_chain(S[c], F[c], J, beta, n_sweeps)
+
+
+# --------------------------------------------------------------------------- #
+# timing
+# --------------------------------------------------------------------------- #
+def median_time(fn, repeats):
+    fn()  # warm-up: compilation excluded
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
+    model = js.ising.lattice((L, L))
+    sampler = js.mcmc.checkerboard(model, rule="metropolis")
+    spins = js.ising.random_spins(jax.random.key(0), (L, L))
+    run = jax.jit(lambda k, s, b: js.mcmc.run(k, sampler, s, b, n_sweeps, thin=n_sweeps,
+                                              observe=lambda st: st.energy)[0].spins)
+    keys = iter(jax.random.split(jax.random.key(1), repeats + 1))
+    t_jax = median_time(lambda: run(next(keys), spins, beta).block_until_ready(), repeats)
+    s_np = np.asarray(spins, np.float32)
+    flips = L * L * n_sweeps
+    # numba at fewer sweeps for the big lattice; flips/ns is per flip anyway
+    nb_sweeps = max(1, n_sweeps // 4) if L >= 4096 else n_sweeps
+    t_nb = median_time(lambda: nb_checkerboard_sweeps(s_np.copy(), beta, nb_sweeps, 0), repeats)
+    t_nbp = median_time(lambda: nb_checkerboard_sweeps_parallel(s_np.copy(), beta, nb_sweeps, 0), repeats)
+    nb_flips = L * L * nb_sweeps
+    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9
+
+
+def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
+    model = js.ising.sherrington_kirkpatrick(jax.random.key(2), n)
+    sampler = js.mcmc.glauber(model)
+    spins = js.ising.random_spins(jax.random.key(3), (n_chains, n))
+    keys_c = jax.random.split(jax.random.key(4), n_chains)
+
+    def chains(keys, s, b):
+        one = lambda k, x: js.mcmc.run(k, sampler, x, b, n_sweeps, thin=n_sweeps, observe=lambda st: st.energy)[0].spins
+        return jax.vmap(one)(keys, s)
+
+    run = jax.jit(chains)
+    t_jax = median_time(lambda: run(keys_c, spins, beta).block_until_ready(), repeats)
+    J = np.asarray(model.J, np.float64)
+    S = np.asarray(spins, np.float64)
+    F = S @ J.T
+    nb_sweeps = max(1, n_sweeps // 4)
+    t_nb = median_time(lambda: nb_glauber_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
+    t_nbp = median_time(lambda: nb_glauber_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
+    flips = n * n_chains * n_sweeps
+    nb_flips = n * n_chains * nb_sweeps
+    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    dev = jax.devices()[0]
+    return (f"{cpu}, {os.cpu_count()} cores; JAX {jax.__version__} on {dev.platform} ({dev.device_kind}); "
+            f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer sweeps (a smoke run)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[256, 1024, 4096])
+    args = parser.parse_args()
+    print(machine())
+    print()
+    print("| workload | jaxstat flips/ns | numba loop flips/ns | ratio | numba prange flips/ns | ratio |")
+    print("|---|---|---|---|---|---|")
+    for L in args.sizes:
+        n_sweeps = {256: 400, 1024: 40, 4096: 4}.get(L, 20)
+        if args.quick:
+            n_sweeps = max(1, n_sweeps // 4)
+        j, nb, nbp = bench_checkerboard(L, n_sweeps, args.repeats)
+        print(f"| checkerboard Metropolis, L={L} | {j:.3f} | {nb:.3f} | {j / nb:.1f}x | {nbp:.3f} | {j / nbp:.1f}x |",
+              flush=True)
+    n_sweeps = 4 if args.quick else 16
+    j, nb, nbp = bench_glauber_sk(256, 1024, n_sweeps, args.repeats)
+    print(f"| glauber SK N=256, 1024 chains | {j:.4f} | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} | {j / nbp:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
