@@ -58,17 +58,19 @@ def ising_thermodynamics(temperatures, curves: dict, exact: dict | None = None, 
     return fig
 
 
-def spin_snapshots(configs, titles, cmap="gray"):
+def spin_snapshots(configs, titles, cmap="gray", suptitle=None):
     """Side-by-side images of 2D spin configurations (black = -1, white = +1)."""
     plt = _plt()
     configs = [np.asarray(c) for c in configs]
-    fig, axes = plt.subplots(1, len(configs), figsize=(3.2 * len(configs), 3.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(configs), figsize=(3.2 * len(configs), 3.8), constrained_layout=True)
     axes = np.atleast_1d(axes)
     for ax, c, title in zip(axes, configs, titles):
         ax.imshow(c, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
+    if suptitle:
+        fig.suptitle(suptitle)
     return fig
 
 
