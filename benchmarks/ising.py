@@ -155,6 +155,34 @@ def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
     return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9
 
 
+def bench_progress_overhead(L, n_sweeps, repeats, beta=0.44):
+    """Median seconds per run with and without progress=True, runs interleaved
+    (on a shared machine, interleaving keeps drifts in load out of the ratio)."""
+    import contextlib
+    import io
+
+    model = js.ising.lattice((L, L))
+    sampler = js.mcmc.checkerboard(model)
+    spins = js.ising.random_spins(jax.random.key(0), (L, L))
+    observe = lambda st: st.energy  # one function object: the compiled run is reused
+
+    def once(progress):
+        with contextlib.redirect_stderr(io.StringIO()):  # keep the table readable
+            _, trace = js.mcmc.run(jax.random.key(1), sampler, spins, beta, n_sweeps,
+                                   observe=observe, progress=progress)
+            trace.block_until_ready()
+            jax.effects_barrier()
+
+    times = {False: [], True: []}
+    once(False), once(True)  # compile both
+    for _ in range(max(repeats, 9)):
+        for progress in (False, True):
+            t0 = time.perf_counter()
+            once(progress)
+            times[progress].append(time.perf_counter() - t0)
+    return statistics.median(times[False]), statistics.median(times[True])
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -190,6 +218,10 @@ def main():
     n_sweeps = 4 if args.quick else 16
     j, nb, nbp = bench_glauber_sk(256, 1024, n_sweeps, args.repeats)
     print(f"| glauber SK N=256, 1024 chains | {j:.4f} | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} | {j / nbp:.1f}x |")
+    off, on = bench_progress_overhead(1024, 25 if args.quick else 100, args.repeats)
+    print()
+    print(f"run(progress=True) overhead, checkerboard L=1024, {25 if args.quick else 100} sweeps: "
+          f"{off * 1e3:.1f} ms without, {on * 1e3:.1f} ms with ({(on / off - 1) * 100:+.1f}%)")
 
 
 if __name__ == "__main__":

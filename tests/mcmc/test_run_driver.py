@@ -141,3 +141,23 @@ def test_checkerboard_open_odd_lattice_allowed():
     m = js.ising.lattice((5, 3), periodic=False)
     state, _ = js.mcmc.run(jax.random.key(0), js.mcmc.checkerboard(m), jnp.ones((5, 3)), 0.3, 5)
     np.testing.assert_allclose(float(state.energy), float(js.ising.energy(m, state.spins)), atol=1e-4)
+
+
+def test_progress_does_not_change_the_chain():
+    """The chunked loop behind the progress bar draws the same random numbers."""
+    import jaxstat.mcmc.driver as driver
+
+    m = js.ising.lattice((4, 4))
+    sampler = js.mcmc.glauber(m)
+    s = js.ising.random_spins(jax.random.key(5), (4, 4))
+    plain = js.mcmc.run(jax.random.key(6), sampler, s, 0.5, 23, burn_in=9, thin=3)
+    old = driver._n_ticks
+    driver._n_ticks = lambda n, sweeps: 4  # several chunks with a remainder in each phase
+    try:
+        ticked = js.mcmc.run(jax.random.key(6), sampler, s, 0.5, 23, burn_in=9, thin=3, progress=True)
+    finally:
+        driver._n_ticks = old
+    jax.effects_barrier()
+    np.testing.assert_array_equal(plain[0].spins, ticked[0].spins)
+    for k in plain[1]:
+        np.testing.assert_array_equal(plain[1][k], ticked[1][k])
