@@ -209,7 +209,7 @@ def main():
     print("| workload | jaxstat flips/ns | numba loop flips/ns | ratio | numba prange flips/ns | ratio |")
     print("|---|---|---|---|---|---|")
     for L in args.sizes:
-        n_sweeps = {256: 400, 1024: 40, 4096: 4}.get(L, 20)
+        n_sweeps = {256: 1000, 1024: 100, 4096: 8}.get(L, 20)
         if args.quick:
             n_sweeps = max(1, n_sweeps // 4)
         j, nb, nbp = bench_checkerboard(L, n_sweeps, args.repeats)
