@@ -41,24 +41,11 @@ except ImportError as err:  # pragma: no cover - benchmark only
 # --------------------------------------------------------------------------- #
 # numba baselines: the same algorithms, written as plain loops
 # --------------------------------------------------------------------------- #
-@njit(cache=True)
-def nb_checkerboard_sweeps(s, beta, n_sweeps, seed):
-    np.random.seed(seed)
-    L = s.shape[0]
-    for _ in range(n_sweeps):
-        for colour in range(2):
-            for i in range(L):
-                ip, im = (i + 1) % L, (i - 1) % L
-                for j in range((i + colour) % 2, L, 2):
-                    nb = s[ip, j] + s[im, j] + s[i, (j + 1) % L] + s[i, (j - 1) % L]
-                    dE = 2.0 * s[i, j] * nb
-                    if dE <= 0.0 or np.random.random() < np.exp(-beta * dE):
-                        s[i, j] = -s[i, j]
-    return s
-
-
-@njit(parallel=True, cache=True)
-def nb_checkerboard_sweeps_parallel(s, beta, n_sweeps, seed):
+# Each loop is written once with ``prange``; compiled without ``parallel``
+# numba treats ``prange`` as ``range``, so the same body gives the one-thread
+# loop a user writes first and its all-cores version. (No on-disk cache: numba
+# keys it by the Python function, so the two compilations would collide.)
+def _checkerboard_sweeps(s, beta, n_sweeps, seed):
     np.random.seed(seed)
     L = s.shape[0]
     for _ in range(n_sweeps):
@@ -87,18 +74,16 @@ def _nb_glauber_chain(s, field, J, beta, n_sweeps):
                     field[j] += J[j, i] * delta
 
 
-@njit(cache=True)
-def nb_glauber_chains(S, F, J, beta, n_sweeps, seed):
-    np.random.seed(seed)
-    for c in range(S.shape[0]):
-        _nb_glauber_chain(S[c], F[c], J, beta, n_sweeps)
-
-
-@njit(parallel=True, cache=True)
-def nb_glauber_chains_parallel(S, F, J, beta, n_sweeps, seed):
+def _glauber_chains(S, F, J, beta, n_sweeps, seed):
     np.random.seed(seed)
     for c in prange(S.shape[0]):
         _nb_glauber_chain(S[c], F[c], J, beta, n_sweeps)
+
+
+nb_checkerboard_sweeps = njit(_checkerboard_sweeps)
+nb_checkerboard_sweeps_parallel = njit(parallel=True)(_checkerboard_sweeps)
+nb_glauber_chains = njit(_glauber_chains)
+nb_glauber_chains_parallel = njit(parallel=True)(_glauber_chains)
 
 
 # --------------------------------------------------------------------------- #
