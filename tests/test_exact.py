@@ -176,12 +176,12 @@ def test_new_beta_does_not_recompile_and_vmap_matches_loop():
     J, h = random_dense()
     m = ising.dense(J, h)
     exact.enumerate(m, 0.3)
-    n_compiled = exact._enumerate_jit._cache_size()
+    n_compiled = exact.enumeration._enumerate_jit._cache_size()
     for beta in (0.9, np.float32(0.2), jnp.asarray(1.5), 2):
         exact.enumerate(m, beta)
     # a different model with the same structure reuses the compilation too
     exact.enumerate(ising.dense(-J, 2 * h), 0.4)
-    assert exact._enumerate_jit._cache_size() == n_compiled
+    assert exact.enumeration._enumerate_jit._cache_size() == n_compiled
 
     betas = jnp.array([0.2, 0.9, 1.5])
     log_z = jax.vmap(lambda b: exact.enumerate(m, b).log_z)(betas)

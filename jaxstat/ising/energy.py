@@ -1,0 +1,165 @@
+"""Energies, local fields and magnetization (batch axes allowed)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxstat._validate import check_spins, float_dtype
+from jaxstat.ising.models import DenseIsing, LatticeIsing, Model
+
+# --------------------------------------------------------------------------- #
+# energies and fields
+# --------------------------------------------------------------------------- #
+def site_shape(model: Model) -> tuple:
+    """Shape of one configuration: the lattice shape, or ``(N,)`` for dense models."""
+    return tuple(model.shape)
+
+
+def n_spins(model: Model) -> int:
+    """Number of spins N."""
+    return model.n
+
+
+def _check_model(model):
+    if not isinstance(model, (LatticeIsing, DenseIsing)):
+        raise ValueError(
+            f"model must be a jaxstat.ising model (from lattice, dense, ...); got {type(model).__name__}"
+        )
+
+
+def _lattice_forward_sum(model: LatticeIsing, s):
+    """sum_k J_k(x) s(x + e_k): each bond seen from its lower end."""
+    d = len(model.shape)
+    out = 0.0
+    for k in range(d):
+        axis = s.ndim - d + k
+        Jk = model.J if model.J.ndim == 0 else model.J[k]
+        out = out + Jk * jnp.roll(s, -1, axis=axis)
+    return out
+
+
+def _lattice_field(model: LatticeIsing, s):
+    d = len(model.shape)
+    out = model.h
+    for k in range(d):
+        axis = s.ndim - d + k
+        if model.J.ndim == 0:
+            out = out + model.J * (jnp.roll(s, -1, axis=axis) + jnp.roll(s, 1, axis=axis))
+        else:
+            Jk = model.J[k]
+            out = out + Jk * jnp.roll(s, -1, axis=axis) + jnp.roll(Jk, 1, axis=k) * jnp.roll(s, 1, axis=axis)
+    return jnp.broadcast_to(out, s.shape)
+
+
+def _as_spins(model, spins, name="spins"):
+    _check_model(model)
+    s = check_spins(spins, site_shape(model), name)
+    return s.astype(model.dtype)
+
+
+def local_field(model: Model, spins):
+    r"""Local fields :math:`h_i(s) = \sum_j J_{ij} s_j + h_i = -\partial E/\partial s_i`.
+
+    Args:
+      model: a jaxstat Ising model.
+      spins: configurations with trailing shape :func:`site_shape` ``(model)``.
+
+    Returns:
+      An array shaped like ``spins``, in the model's dtype.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> m = js.ising.lattice((4,), J=1.0, h=0.5)
+      >>> js.ising.local_field(m, jnp.array([1., 1., -1., 1.]))
+      Array([2.5, 0.5, 2.5, 0.5], dtype=float32)
+    """
+    s = _as_spins(model, spins)
+    return _field(model, s)
+
+
+def _field(model, s):
+    """Unchecked local field (used inside samplers)."""
+    if isinstance(model, LatticeIsing):
+        return _lattice_field(model, s)
+    return s @ model.J.T + model.h
+
+
+def _energy(model, s):
+    """Unchecked energy (used inside samplers)."""
+    if isinstance(model, LatticeIsing):
+        d = len(model.shape)
+        axes = tuple(range(s.ndim - d, s.ndim))
+        pair = jnp.sum(s * _lattice_forward_sum(model, s), axis=axes)
+        return -pair - jnp.sum(jnp.broadcast_to(model.h, s.shape) * s, axis=axes)
+    return -0.5 * jnp.sum(s * (s @ model.J.T), axis=-1) - s @ model.h
+
+
+def require_symmetric(model: Model, what: str):
+    """Raise when an energy-based computation meets an asymmetric model."""
+    if isinstance(model, DenseIsing) and not model.symmetric:
+        raise ValueError(
+            f"{what} needs symmetric couplings (an energy function); this model was built with "
+            "allow_asymmetric=True and J != J.T. Use Glauber dynamics for asymmetric networks."
+        )
+
+
+def energy(model: Model, spins):
+    r"""Energy :math:`E(s) = -\tfrac12 \sum_{ij} J_{ij} s_i s_j - \sum_i h_i s_i`.
+
+    Args:
+      model: a jaxstat Ising model with symmetric couplings.
+      spins: configurations with trailing shape :func:`site_shape` ``(model)``
+        and any leading batch axes.
+
+    Returns:
+      One energy per configuration (shape = the leading batch axes).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> m = js.ising.lattice((3, 3), periodic=False)
+      >>> float(js.ising.energy(m, jnp.ones((3, 3))))  # 12 open-boundary bonds
+      -12.0
+    """
+    s = _as_spins(model, spins)
+    require_symmetric(model, "energy")
+    return _energy(model, s)
+
+
+def energy_per_spin(model: Model, spins):
+    """:func:`energy` divided by the number of spins N."""
+    return energy(model, spins) / model.n
+
+
+def magnetization(spins, model: Model | None = None):
+    r"""Magnetization per spin :math:`m = \frac1N \sum_i s_i`.
+
+    Without ``model`` the mean runs over every axis of ``spins`` (one
+    configuration). With ``model`` it runs over the model's site axes only, so
+    leading batch axes are kept.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> float(js.ising.magnetization(jnp.array([1., 1., -1., 1.])))
+      0.5
+    """
+    s = jnp.asarray(spins)
+    if not jnp.issubdtype(s.dtype, jnp.floating):
+        s = s.astype(float_dtype())
+    if model is None:
+        return jnp.mean(s)
+    d = len(site_shape(model))
+    check_spins(s, site_shape(model))
+    return jnp.mean(s, axis=tuple(range(s.ndim - d, s.ndim)))
+
+
+def random_spins(key, shape, dtype=None):
+    """Uniformly random ±1 configuration(s) of the given shape (a model's
+    :func:`site_shape`, optionally with leading batch axes).
+
+    Example:
+      >>> import jax, jaxstat as js
+      >>> js.ising.random_spins(jax.random.key(0), (2, 3)).shape
+      (2, 3)
+    """
+    return jax.random.rademacher(key, tuple(shape), dtype=dtype or float_dtype())
