@@ -65,12 +65,13 @@ def _nb_glauber_chain(s, field, J, beta, n_sweeps):
     for _ in range(n_sweeps):
         for i in range(n):
             p_up = 1.0 / (1.0 + np.exp(-2.0 * beta * field[i]))
-            new = 1.0 if np.random.random() < p_up else -1.0
+            new = np.float32(1.0) if np.random.random() < p_up else np.float32(-1.0)
             delta = new - s[i]
             if delta != 0.0:
                 s[i] = new
+                # row i = column i for symmetric J; rows are contiguous in C order
                 for j in range(n):
-                    field[j] += J[j, i] * delta
+                    field[j] += J[i, j] * delta
 
 
 def _glauber_chains(S, F, J, beta, n_sweeps, seed):
@@ -128,8 +129,9 @@ def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
 
     run = jax.jit(chains)
     t_jax = median_time(lambda: run(keys_c, spins, beta).block_until_ready(), repeats)
-    J = np.asarray(model.J, np.float64)
-    S = np.asarray(spins, np.float64)
+    # float32 on both sides, as jaxstat runs
+    J = np.asarray(model.J, np.float32)
+    S = np.asarray(spins, np.float32)
     F = S @ J.T
     nb_sweeps = max(1, n_sweeps // 4)
     t_nb = median_time(lambda: nb_glauber_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)

@@ -26,17 +26,49 @@ def float_dtype():
     return jnp.result_type(float)
 
 
+SUPPORTED_FLOATS = (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
+
+
+def check_float_dtype(dtype, name: str = "dtype"):
+    """Only float32 and float64: 16-bit floats cannot hold the 24-bit uniforms
+    the samplers compare against, and would sample silently wrong."""
+    dtype = jnp.dtype(dtype)
+    if dtype not in SUPPORTED_FLOATS:
+        raise ValueError(
+            f"{name} must be float32 or float64 (16-bit floats are too coarse for Monte Carlo "
+            f"acceptance tests); got {dtype}"
+        )
+    return dtype
+
+
 def as_float_array(x, name: str, dtype=None):
-    """Convert ``x`` to a floating JAX array, keeping a float dtype it already has."""
+    """Convert ``x`` to a float32/float64 JAX array, keeping such a dtype if it has one.
+
+    Integers and booleans become the default float; complex numbers and
+    16-bit floats are refused with a ValueError naming ``name``.
+    """
     try:
         arr = jnp.asarray(x)
     except TypeError as err:
         raise ValueError(f"{name} must be array-like with numbers; got {type(x).__name__}") from err
+    if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+        raise ValueError(f"{name} must be real; got complex dtype {arr.dtype}")
     if dtype is not None:
-        return arr.astype(dtype)
+        return arr.astype(check_float_dtype(dtype))
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(float_dtype())
+    check_float_dtype(arr.dtype, f"{name}.dtype")
     return arr
+
+
+def invalid_beta_to_nan(x, beta):
+    """``x`` where ``beta >= 0`` (inf included), NaN where beta is negative or NaN.
+
+    Inside ``jit``/``vmap`` beta is a tracer and cannot be checked with an
+    error; results computed at an invalid traced beta come back as NaN
+    instead of as plausible numbers.
+    """
+    return jnp.where(beta >= 0, x, jnp.nan)
 
 
 def check_beta(beta, name: str = "beta"):
@@ -54,7 +86,7 @@ def check_beta(beta, name: str = "beta"):
         raise ValueError(
             f"{name} must be a scalar; got shape {arr.shape} (vmap over a ladder of betas instead)"
         )
-    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+    if arr.dtype.kind not in "biuf" and not jnp.issubdtype(arr.dtype, jnp.floating):
         raise ValueError(f"{name} must be a real number >= 0; got {beta!r}")
     value = float(arr)
     if math.isnan(value):
@@ -82,6 +114,19 @@ def check_spins(spins, n_site_axes_shape: tuple, name: str = "spins"):
                 f"{name} must contain only -1 and +1; got {int(bad.sum())} other value(s), e.g. {first!r}"
             )
     return arr
+
+
+def check_key(key, name: str = "key"):
+    """A JAX PRNG key: a typed key (``jax.random.key``) or a legacy uint32 key."""
+    if isinstance(key, jax.Array) or hasattr(key, "dtype"):
+        dtype = getattr(key, "dtype", None)
+        if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+            return key
+        if dtype == jnp.uint32 and jnp.ndim(key) >= 1:
+            return key
+    raise ValueError(
+        f"{name} must be a JAX PRNG key such as jax.random.key(0); got {type(key).__name__} {key!r:.60}"
+    )
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:

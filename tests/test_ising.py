@@ -157,6 +157,12 @@ def test_asymmetric_allowed_for_dynamics_only():
         (lambda: js.ising.edwards_anderson(jax.random.key(0), (4, 4), bonds="uniform"), r"bonds must be"),
         (lambda: js.ising.from_neurons(np.zeros((3, 3)), np.zeros(2)), r"theta must have shape"),
         (lambda: js.ising.energy("not a model", jnp.ones(3)), r"model must be a jaxstat.ising model"),
+        (lambda: js.ising.lattice((4, 4), periodic=1), r"periodic must be a bool or 2 bools"),
+        (lambda: js.ising.dense(np.array([[0, 1j], [1j, 0]])), r"J must be real; got complex"),
+        (lambda: js.ising.from_neurons(np.eye(3), np.zeros(3)), r"weights W must have a zero diagonal"),
+        (lambda: js.ising.from_neurons(np.triu(np.ones((3, 3)), 1), np.zeros(3)), r"weights W must be symmetric"),
+        (lambda: js.ising.magnetization(jnp.array([0.5, 3.0])), r"only -1 and \+1"),
+        (lambda: js.ising.sherrington_kirkpatrick(0, 4), r"key must be a JAX PRNG key"),
     ],
 )
 def test_bad_input_errors(call, match):

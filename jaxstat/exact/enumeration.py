@@ -204,7 +204,7 @@ def _enumerate_impl(model, beta, chunk):
     var_e = _sum(p * (energies - mean_e) ** 2)
     ups = jax.lax.population_count(jnp.arange(2**n, dtype=jnp.int32))
     m = (2 * ups - n).astype(energies.dtype) / n
-    return ExactResult(
+    result = ExactResult(
         log_z=log_z,
         mean_energy=mean_e,
         energy_variance=var_e,
@@ -216,6 +216,12 @@ def _enumerate_impl(model, beta, chunk):
         energies=energies,
         beta=beta,
     )
+    # A traced beta cannot raise: negative, NaN or infinite beta gives NaN
+    # results instead of plausible numbers.
+    ok = (beta >= 0) & (beta < jnp.inf)
+    return result._replace(**{
+        f: jnp.where(ok, getattr(result, f), jnp.nan) for f in result._fields if f not in ("energies", "beta")
+    })
 
 
 _enumerate_jit = jax.jit(_enumerate_impl, static_argnames=("chunk",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxstat._validate import check_spins, float_dtype
+from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype
 from jaxstat.ising.models import DenseIsing, LatticeIsing, Model
 
 # --------------------------------------------------------------------------- #
@@ -147,6 +147,7 @@ def magnetization(spins, model: Model | None = None):
     if not jnp.issubdtype(s.dtype, jnp.floating):
         s = s.astype(float_dtype())
     if model is None:
+        check_spins(s, s.shape)
         return jnp.mean(s)
     d = len(site_shape(model))
     check_spins(s, site_shape(model))
@@ -162,4 +163,5 @@ def random_spins(key, shape, dtype=None):
       >>> js.ising.random_spins(jax.random.key(0), (2, 3)).shape
       (2, 3)
     """
-    return jax.random.rademacher(key, tuple(shape), dtype=dtype or float_dtype())
+    check_key(key)
+    return jax.random.rademacher(key, tuple(shape), dtype=check_float_dtype(dtype or float_dtype()))

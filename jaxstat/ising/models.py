@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, check_positive_int, float_dtype, is_concrete
+from jaxstat._validate import as_float_array, check_key, check_positive_int, float_dtype, is_concrete
 
 @dataclasses.dataclass(frozen=True)
 class LatticeIsing:
@@ -131,7 +131,10 @@ def lattice(shape, J=1.0, h=0.0, periodic=True, dtype=None) -> LatticeIsing:
     d = len(shape)
     if isinstance(periodic, (bool, np.bool_)):
         periodic = (bool(periodic),) * d
-    periodic = tuple(periodic)
+    try:
+        periodic = tuple(periodic)
+    except TypeError as err:
+        raise ValueError(f"periodic must be a bool or {d} bools (one per axis); got {periodic!r}") from err
     if len(periodic) != d or not all(isinstance(p, (bool, np.bool_)) for p in periodic):
         raise ValueError(f"periodic must be a bool or {d} bools (one per axis); got {periodic!r}")
     periodic = tuple(bool(p) for p in periodic)
@@ -207,6 +210,13 @@ def dense(J, h=None, *, allow_asymmetric: bool = False, dtype=None) -> DenseIsin
             )
         symmetric = asym == 0.0
     else:
+        # Traced couplings (inside jit/vmap over disorder) cannot raise: a J
+        # that breaks the contract becomes NaN, so nothing downstream looks
+        # plausible.
+        bad = jnp.any(jnp.diagonal(J) != 0)
+        if not allow_asymmetric:
+            bad = bad | jnp.any(J != J.T)
+        J = jnp.where(bad, jnp.nan, J)
         symmetric = not allow_asymmetric
     if is_concrete(h) and not np.all(np.isfinite(np.asarray(h))):
         raise ValueError("fields h must be finite; got NaN or inf entries")
@@ -223,6 +233,7 @@ def sherrington_kirkpatrick(key, n: int, h=0.0, dtype=None) -> DenseIsing:
       ((8, 8), True)
     """
     n = check_positive_int(n, "n")
+    check_key(key)
     dt = dtype or float_dtype()
     g = jax.random.normal(key, (n, n), dt) / jnp.sqrt(jnp.asarray(n, dt))
     upper = jnp.triu(g, k=1)
@@ -246,6 +257,7 @@ def edwards_anderson(key, shape, bonds: str = "pm", h=0.0, periodic=True, dtype=
       (2, 4, 4)
     """
     shape = _check_shape(shape)
+    check_key(key)
     dt = dtype or float_dtype()
     full = (len(shape),) + shape
     if bonds == "pm":

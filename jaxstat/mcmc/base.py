@@ -167,6 +167,20 @@ def fast_sum(x, n_lead: int = 0):
     return jnp.sum(rows @ jnp.ones((rows.shape[-1],), x.dtype), axis=-1)
 
 
+def check_state(state, shape, needs_field: bool):
+    """Refuse a state made by another sampler's init (or a different model)."""
+    if not isinstance(state, SpinState):
+        raise ValueError(f"state must be a SpinState from this sampler's init; got {type(state).__name__}")
+    if tuple(state.spins.shape) != tuple(shape):
+        raise ValueError(
+            f"state.spins must have this sampler's shape {tuple(shape)} (vmap step over chains); "
+            f"got {tuple(state.spins.shape)}"
+        )
+    if needs_field and state.field is None:
+        raise ValueError("state has no cached local fields: it was made by another sampler's init; "
+                         "call this sampler's init(state.spins) first")
+
+
 def as_beta(beta, dtype):
     """Beta as a scalar array of the model's dtype (validated at the boundary)."""
     from jaxstat._validate import check_beta

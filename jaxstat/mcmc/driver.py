@@ -17,14 +17,14 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxstat._validate import check_beta, check_positive_int, float_dtype, is_concrete
+from jaxstat._validate import check_beta, check_key, check_positive_int, float_dtype, is_concrete
 from jaxstat.mcmc.base import Sampler, fast_sum
 
 __all__ = ["run", "default_observe"]
 
 
 def default_observe(state) -> dict:
-    """Energy and magnetization per spin of a state (the default trace)."""
+    """The default trace: the total energy ``E`` and the magnetization per spin ``m``."""
     return {"energy": state.energy, "magnetization": fast_sum(state.spins) / state.spins.size}
 
 
@@ -163,7 +163,8 @@ def run(
     sweeps (``n_sweeps // thin`` records; leftover sweeps run unrecorded).
 
     Args:
-      key: a PRNG key (sweep ``i`` uses ``fold_in(key, i)``).
+      key: a PRNG key. It is split into one key per phase (burn-in,
+        recorded, leftover); sweep ``i`` of a phase uses ``fold_in(phase_key, i)``.
       sampler: a :class:`~jaxstat.mcmc.Sampler`.
       spins: the initial configuration (one chain; vmap for many).
       beta: inverse temperature, traced: vmap over a ladder freely.
@@ -205,6 +206,7 @@ def run(
         raise ValueError(
             f"sampler must be a jaxstat.mcmc.Sampler (e.g. jaxstat.mcmc.glauber(model)); got {type(sampler).__name__}"
         )
+    check_key(key)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=1)
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
     thin = check_positive_int(thin, "thin", minimum=1)

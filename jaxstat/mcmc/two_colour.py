@@ -21,7 +21,18 @@ import jax
 import jax.numpy as jnp
 
 from jaxstat import ising
-from jaxstat.mcmc.base import Sampler, SpinState, SweepInfo, as_beta, check_rule, fast_sum, uniform_open, update_rule
+from jaxstat._validate import invalid_beta_to_nan
+from jaxstat.mcmc.base import (
+    Sampler,
+    SpinState,
+    SweepInfo,
+    as_beta,
+    check_rule,
+    check_state,
+    fast_sum,
+    uniform_open,
+    update_rule,
+)
 
 __all__ = ["checkerboard"]
 
@@ -84,6 +95,7 @@ def checkerboard(model, rule: str = "metropolis") -> Sampler:
         return SpinState(spins=s, field=None, energy=ising._energy(model, s))
 
     def step(key, state: SpinState, beta):
+        check_state(state, shape, needs_field=False)
         beta = as_beta(beta, dtype)
         # One uniform per site serves both half-sweeps: each site is updated
         # once per sweep, so the draws stay independent.
@@ -101,7 +113,7 @@ def checkerboard(model, rule: str = "metropolis") -> Sampler:
             jnp.stack([jnp.where(colour1, s1 * (field - model.h), 0.0), model.h * s1, (s1 != s).astype(dtype)]),
             n_lead=1,
         )
-        energy = -sums[0] - sums[1]
-        return SpinState(spins=s1, field=None, energy=energy), SweepInfo(sums[2] / n)
+        energy = invalid_beta_to_nan(-sums[0] - sums[1], beta)
+        return SpinState(spins=s1, field=None, energy=energy), SweepInfo(invalid_beta_to_nan(sums[2] / n, beta))
 
     return Sampler(init, step)
