@@ -131,7 +131,9 @@ def ising_section(outdir: Path, quick: bool = False, bar=None) -> str:
         "",
         f"Lattices L = {', '.join(map(str, sizes))}, {len(temperatures)} temperatures in [1.5, 3.5], "
         f"{n_chains} chains each, {burn_in} burn-in + {n_sweeps} measured sweeps; one vmapped compiled "
-        "call per lattice size. Error bars: standard error over independent chains.",
+        "call per lattice size. Error bars: standard error over independent chains. The specific heat "
+        "is the energy variance within each chain, so near T_c (where tau_int is long) it is biased low "
+        "by about 2 tau_int / n_sweeps.",
         "",
         "![thermodynamics](ising_thermodynamics.png)",
         "![snapshots](ising_snapshots.png)",
