@@ -47,4 +47,34 @@ def fisher_combine(pvalues) -> float:
 
 
 def within_sigmas(estimate, exact, stderr, n_sigma=4.0) -> bool:
+    """|estimate - exact| <= n_sigma * stderr, for a stderr known accurately.
+
+    Right when stderr comes from a known variance (a binomial count) or from
+    hundreds of independent samples; with few chains use :func:`within_t`.
+    """
     return abs(float(estimate) - float(exact)) <= n_sigma * float(stderr)
+
+
+# Two-sided false-fail probability of a 4-sigma Gaussian check:
+# 2 * (1 - Phi(4)) = 6.334e-5. within_t uses the same level.
+T_ALPHA = 6.3e-5
+
+
+def within_t(mean, exact, stderr, dof, alpha=T_ALPHA) -> bool:
+    """|mean - exact| <= t_{1 - alpha/2, dof} * stderr: a two-sided one-sample t-test.
+
+    Derivation: with n independent, (near-)normal chain means x_i and the
+    sample standard error s / sqrt(n), s^2 = sum (x_i - xbar)^2 / (n - 1),
+    the statistic (xbar - mu) / (s / sqrt(n)) follows Student's t with
+    dof = n - 1 under the null xbar ~ mu. The check therefore fails a correct
+    sampler with probability exactly alpha. A fixed "4 standard errors"
+    ignores that s itself is estimated from few chains: with n = 8 (7 dof)
+    P(|t_7| > 4) = 5e-3, eighty times the 6.3e-5 of a true 4-sigma test;
+    here t_{1 - alpha/2, 7} = 8.5, t_{.., 15} = 5.5, t_{.., 3} = 32.7.
+    Chain means are averages of hundreds of sweeps, so near-normal by the
+    central limit theorem, which is what the t distribution assumes.
+    """
+    dof = int(dof)
+    assert dof >= 1, "a t-test needs at least two chains"
+    tol = float(sps.t.ppf(1.0 - alpha / 2.0, dof)) * float(stderr)
+    return abs(float(mean) - float(exact)) <= tol
