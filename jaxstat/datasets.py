@@ -13,7 +13,6 @@ import numbers
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxstat._validate import check_key, check_positive_int, float_dtype
 
