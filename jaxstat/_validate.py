@@ -116,6 +116,29 @@ def check_spins(spins, n_site_axes_shape: tuple, name: str = "spins"):
     return arr
 
 
+def check_coupling_matrix(M, name: str, allow_asymmetric: bool = False) -> float:
+    """Check a concrete coupling or weight matrix; return max |M - M.T|.
+
+    The matrix must be finite, have a zero diagonal, and be symmetric unless
+    ``allow_asymmetric``. ``name`` is how the messages call it, e.g.
+    ``"couplings J"`` or ``"weights W"``; its last word is the symbol.
+    """
+    sym = name.split()[-1]
+    Mn = np.asarray(M)
+    if not np.all(np.isfinite(Mn)):
+        raise ValueError(f"{name} must be finite; got NaN or inf entries")
+    diag = float(np.max(np.abs(np.diag(Mn))))
+    if diag != 0.0:
+        raise ValueError(f"{name} must have a zero diagonal (no self-coupling); got max |{sym}_ii| = {diag:.3g}")
+    asym = float(np.max(np.abs(Mn - Mn.T)))
+    if asym != 0.0 and not allow_asymmetric:
+        raise ValueError(
+            f"{name} must be symmetric with a zero diagonal; got max |{sym} - {sym}.T| = {asym:.3g} "
+            "(pass allow_asymmetric=True for dynamics without an energy function)"
+        )
+    return asym
+
+
 def check_key(key, name: str = "key"):
     """A JAX PRNG key: a typed key (``jax.random.key``) or a legacy uint32 key."""
     if isinstance(key, jax.Array) or hasattr(key, "dtype"):

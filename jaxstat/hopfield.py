@@ -27,6 +27,7 @@ from jaxstat import ising, mcmc
 from jaxstat._validate import (
     as_float_array,
     check_beta,
+    check_coupling_matrix,
     check_key,
     check_positive_int,
     check_spins,
@@ -329,12 +330,7 @@ def retrieve(key, W, probe, beta=jnp.inf, n_sweeps: int = 20, mode: str = "async
         raise ValueError(f"W must be a square (N, N) weight matrix with N >= 1; got shape {tuple(W.shape)}")
     n = W.shape[0]
     if is_concrete(W):
-        Wn = np.asarray(W)
-        if not np.all(np.isfinite(Wn)):
-            raise ValueError("W must be finite; got NaN or inf entries")
-        diag = float(np.max(np.abs(np.diag(Wn))))
-        if diag != 0.0:
-            raise ValueError(f"W must have a zero diagonal (no self-coupling); got max |W_ii| = {diag:.3g}")
+        check_coupling_matrix(W, "W", allow_asymmetric=True)  # asymmetric W: dynamics only
     s0 = _check_states(probe, n, "probe", f"W of shape {tuple(W.shape)}").astype(W.dtype)
     check_beta(beta)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, check_key, check_positive_int, float_dtype, is_concrete
+from jaxstat._validate import as_float_array, check_coupling_matrix, check_key, check_positive_int, float_dtype, is_concrete
 
 @dataclasses.dataclass(frozen=True)
 class LatticeIsing:
@@ -196,18 +196,7 @@ def dense(J, h=None, *, allow_asymmetric: bool = False, dtype=None) -> DenseIsin
     if h.shape != (n,):
         raise ValueError(f"h must be a scalar or have shape (N,) = ({n},) to match J; got shape {h.shape}")
     if is_concrete(J):
-        Jn = np.asarray(J)
-        if not np.all(np.isfinite(Jn)):
-            raise ValueError("couplings J must be finite; got NaN or inf entries")
-        diag = float(np.max(np.abs(np.diag(Jn))))
-        if diag != 0.0:
-            raise ValueError(f"couplings J must have a zero diagonal; got max |J_ii| = {diag:.3g}")
-        asym = float(np.max(np.abs(Jn - Jn.T)))
-        if asym != 0.0 and not allow_asymmetric:
-            raise ValueError(
-                f"couplings J must be symmetric with a zero diagonal; got max |J - J.T| = {asym:.3g} "
-                "(pass allow_asymmetric=True for dynamics without an energy function)"
-            )
+        asym = check_coupling_matrix(J, "couplings J", allow_asymmetric)
         symmetric = asym == 0.0
     else:
         # Traced couplings (inside jit/vmap over disorder) cannot raise: a J

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, is_concrete
+from jaxstat._validate import as_float_array, check_coupling_matrix, is_concrete
 from jaxstat.ising.energy import _check_model
 from jaxstat.ising.models import DenseIsing, Model, dense
 
@@ -72,19 +72,8 @@ def from_neurons(W, theta, *, allow_asymmetric: bool = False, dtype=None):
         theta = jnp.full(W.shape[:1], theta, W.dtype)
     if theta.shape != W.shape[:1]:
         raise ValueError(f"theta must have shape (N,) = ({W.shape[0]},) to match W; got shape {theta.shape}")
-    if is_concrete(W):
-        Wn = np.asarray(W)
-        if not np.all(np.isfinite(Wn)):
-            raise ValueError("weights W must be finite; got NaN or inf entries")
-        diag = float(np.max(np.abs(np.diag(Wn))))
-        if diag != 0.0:
-            raise ValueError(f"weights W must have a zero diagonal (no self-connections); got max |W_ii| = {diag:.3g}")
-        asym = float(np.max(np.abs(Wn - Wn.T)))
-        if asym != 0.0 and not allow_asymmetric:
-            raise ValueError(
-                f"weights W must be symmetric for an energy function; got max |W - W.T| = {asym:.3g} "
-                "(pass allow_asymmetric=True for dynamics without an energy function)"
-            )
+    if is_concrete(W):  # checked here so the messages name W, not the derived J = W/4
+        check_coupling_matrix(W, "weights W", allow_asymmetric)
     model = dense(W / 4, jnp.sum(W, axis=1) / 4 - theta / 2, allow_asymmetric=allow_asymmetric)
     const = -jnp.sum(W) / 8 + jnp.sum(theta) / 2
     return model, const
