@@ -17,7 +17,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxstat._validate import check_beta, check_key, check_positive_int, float_dtype, is_concrete
+from jaxstat._validate import check_beta, check_key, check_positive_int, float_dtype
 from jaxstat.mcmc.base import Sampler, fast_sum
 
 __all__ = ["run", "default_observe"]
@@ -29,20 +29,14 @@ def default_observe(state) -> dict:
 
 
 # --------------------------------------------------------------------------- #
-# progress display: a few host callbacks per run, deduplicated on the host
-# (a vmapped run calls back once per batch element with the same counter).
+# progress display: a few host callbacks per run. The counter is never
+# batched, so a vmapped run calls back once per tick; the host still ignores
+# repeated or stale counters.
 # --------------------------------------------------------------------------- #
 class _ProgressBar:
     def __init__(self):
         self._lock = threading.Lock()
         self._bar = None
-
-    def start(self, total: int, desc: str):
-        from tqdm.auto import tqdm
-
-        with self._lock:
-            self.close_locked()
-            self._bar = tqdm(total=total, desc=desc, unit="sweep", leave=True)
 
     def update(self, done, total):
         done, total = int(done), int(total)
@@ -111,7 +105,7 @@ def _scan_ticked(f, carry, length, done_before, unit, total, progress):
     jax.jit,
     static_argnames=("sampler", "n_records", "thin", "burn_in", "remainder", "observe", "progress"),
 )
-def _run_compiled(key, spins, beta, *, sampler, n_records, thin, burn_in, remainder, observe, progress):
+def _run_compiled(key, state, beta, *, sampler, n_records, thin, burn_in, remainder, observe, progress):
     total = burn_in + n_records * thin + remainder
     key_burn, key_main, key_rest = jax.random.split(key, 3)
 
@@ -134,7 +128,6 @@ def _run_compiled(key, spins, beta, *, sampler, n_records, thin, burn_in, remain
     def ticks(sweeps):  # share the run's ticks among its phases by length
         return max(1, round(progress * sweeps / total)) if progress else 0
 
-    state = sampler.init(spins)
     state, _ = _scan_ticked(sweep_only(key_burn), state, burn_in, 0, 1, total, ticks(burn_in))
     state, (trace, acceptance) = _scan_ticked(
         record, state, n_records, burn_in, thin, total, ticks(n_records * thin)
@@ -218,11 +211,12 @@ def run(
     elif not callable(observe):
         raise ValueError(f"observe must be a function of the state; got {type(observe).__name__}")
     n_records, remainder = divmod(n_sweeps, thin)
-    if is_concrete(spins):
-        sampler.init(spins)  # validate shape and values eagerly, with a clear message
+    # init validates shape and (when concrete) values with a clear message;
+    # its state goes straight into the compiled loop.
+    state = sampler.init(spins)
     state, trace, acceptance = _run_compiled(
         key,
-        jnp.asarray(spins),
+        state,
         jnp.asarray(beta, float_dtype()),  # one strong dtype: no retrace for float vs array
         sampler=sampler,
         n_records=n_records,
