@@ -42,7 +42,7 @@ def test_readme_quickstart_runs(capsys):
     energy = np.asarray(namespace["energy"], np.float64)
     assert abs_m.shape == energy.shape == (16, 4)
     n_chains = abs_m.shape[1]
-    stderr = lambda x: x.std(ddof=1) / np.sqrt(n_chains)  # noqa: E731
+    stderr = lambda x: x.std(ddof=1) / np.sqrt(n_chains)
     # Away from T_c (correlation length of a few spacings) finite-size effects
     # at L = 32 are exponentially small, so Onsager's infinite-lattice values
     # are the reference. Chain means are independent: a t-test with 3 dof

@@ -30,6 +30,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxstat._validate import check_beta
 from jaxstat.mcmc._threefry import random_bits
 
 
@@ -183,7 +184,5 @@ def check_state(state, shape, needs_field: bool):
 
 def as_beta(beta, dtype):
     """Beta as a scalar array of the model's dtype (validated at the boundary)."""
-    from jaxstat._validate import check_beta
-
     check_beta(beta)
     return jnp.asarray(beta, dtype)
