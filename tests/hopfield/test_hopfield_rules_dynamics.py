@@ -137,9 +137,9 @@ def test_async_energy_never_increases_at_zero_temperature_and_beta_is_traced():
     e_final = -0.5 * np.einsum("bi,ij,bj->b", r.states, np.asarray(W), r.states)
     np.testing.assert_allclose(e[:, -1], e_final, rtol=1e-5)
     # A finite temperature reuses the compiled program (beta is traced).
-    size = hopfield._retrieve_batch._cache_size()
+    size = hopfield.dynamics._retrieve_batch._cache_size()
     r_hot = hopfield.retrieve(jax.random.key(9), W, probes, beta=0.5, n_sweeps=8)
-    assert hopfield._retrieve_batch._cache_size() == size
+    assert hopfield.dynamics._retrieve_batch._cache_size() == size
     assert r_hot.energies[:, -1].mean() > r.energies[:, -1].mean()  # hot chains stay higher
 
 

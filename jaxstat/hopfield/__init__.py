@@ -1,0 +1,19 @@
+r"""Hopfield networks: storage rules, retrieval dynamics and overlaps.
+
+A Hopfield network *is* an Ising model (:mod:`jaxstat.ising` convention):
+spins :math:`s_i = \pm 1`, couplings :math:`W` with a zero diagonal, local
+field :math:`h_i(s) = \sum_j W_{ij} s_j - \theta_i` (a threshold
+:math:`\theta` is a field :math:`h = -\theta`) and, for symmetric :math:`W`,
+
+.. math::  E(s) = -\tfrac12 \sum_{ij} W_{ij} s_i s_j + \sum_i \theta_i s_i .
+
+Every storage rule returns an ``(N, N)`` matrix with a zero diagonal that
+:func:`jaxstat.ising.dense` accepts, so every sampler works on it unchanged.
+Patterns are a ``(P, N)`` array :math:`\xi` of :math:`\pm 1` entries, one
+pattern per row. The load is :math:`\alpha = P / N`.
+"""
+
+from jaxstat.hopfield.dynamics import RetrievalResult, corrupt, overlap, retrieve
+from jaxstat.hopfield.rules import hebbian, pseudo_inverse, storkey
+
+__all__ = ["RetrievalResult", "corrupt", "hebbian", "overlap", "pseudo_inverse", "retrieve", "storkey"]
