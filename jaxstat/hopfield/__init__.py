@@ -13,7 +13,31 @@ Patterns are a ``(P, N)`` array :math:`\xi` of :math:`\pm 1` entries, one
 pattern per row. The load is :math:`\alpha = P / N`.
 """
 
+from jaxstat.hopfield.capacity import CapacityResult, DiagramResult, capacity, retrieval_diagram
 from jaxstat.hopfield.dynamics import RetrievalResult, corrupt, overlap, retrieve
 from jaxstat.hopfield.rules import hebbian, pseudo_inverse, storkey
+from jaxstat.hopfield.states import MIXTURE, RETRIEVAL, SPURIOUS, StateKind, classify, mixture
+from jaxstat.hopfield.theory import ags_critical_load, ags_overlap, ags_retrieval_temperature
 
-__all__ = ["RetrievalResult", "corrupt", "hebbian", "overlap", "pseudo_inverse", "retrieve", "storkey"]
+__all__ = [
+    "MIXTURE",
+    "RETRIEVAL",
+    "SPURIOUS",
+    "CapacityResult",
+    "DiagramResult",
+    "RetrievalResult",
+    "StateKind",
+    "ags_critical_load",
+    "ags_overlap",
+    "ags_retrieval_temperature",
+    "capacity",
+    "classify",
+    "corrupt",
+    "hebbian",
+    "mixture",
+    "overlap",
+    "pseudo_inverse",
+    "retrieval_diagram",
+    "retrieve",
+    "storkey",
+]

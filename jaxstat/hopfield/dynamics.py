@@ -63,17 +63,24 @@ def _check_states(states, n, name, against):
     return check_spins(s, (n,), name)
 
 
-def corrupt(key, states, fraction):
-    r"""Flip exactly :math:`k = \lfloor f N + \tfrac12 \rfloor` randomly chosen bits of each state.
+def corrupt(key, states, fraction, mode: str = "flip", fill=-1):
+    r"""Corrupt exactly :math:`k = \lfloor f N + \tfrac12 \rfloor` randomly chosen bits of each state.
 
-    Each row (last axis) gets its own random set of k distinct sites, so the
-    overlap of the result with the original is exactly :math:`1 - 2k/N`.
+    * ``mode="flip"``: the k bits are flipped, so the overlap of the result
+      with the original is exactly :math:`1 - 2k/N`.
+    * ``mode="mask"``: the k bits are set to ``fill`` (-1 or +1, e.g. the
+      background of an image): information is erased rather than
+      contradicted, and on average only half of the masked bits change.
+
+    Each row (last axis) gets its own random set of k distinct sites.
     ``fraction`` may be traced (vmap over noise levels).
 
     Args:
       key: a PRNG key.
       states: ``(..., N)`` array of ±1 (patterns or configurations).
-      fraction: fraction of bits to flip, in [0, 1].
+      fraction: fraction of bits to corrupt, in [0, 1].
+      mode: ``"flip"`` or ``"mask"``.
+      fill: the value masked bits take, -1 or +1.
 
     Example:
       >>> import jax, jax.numpy as jnp
@@ -81,6 +88,8 @@ def corrupt(key, states, fraction):
       >>> x = jnp.ones((2, 10))
       >>> hopfield.corrupt(jax.random.key(0), x, 0.3).sum(axis=-1)  # 3 flips per row
       Array([4., 4.], dtype=float32)
+      >>> hopfield.corrupt(jax.random.key(0), x, 0.5, mode="mask", fill=-1).sum(axis=-1)
+      Array([0., 0.], dtype=float32)
     """
     check_key(key)
     s = as_float_array(states, "states")
@@ -91,11 +100,20 @@ def corrupt(key, states, fraction):
         f = float(np.asarray(fraction)) if np.ndim(fraction) == 0 else None
         if f is None or not 0.0 <= f <= 1.0:
             raise ValueError(f"fraction must be a number in [0, 1]; got {fraction!r}")
-    n = s.shape[-1]
-    k = jnp.floor(jnp.asarray(fraction, s.dtype) * n + 0.5)
+    if mode not in ("flip", "mask"):
+        raise ValueError(f"mode must be 'flip' or 'mask'; got {mode!r}")
+    if fill not in (-1, 1):
+        raise ValueError(f"fill must be -1 or +1 (masked bits stay valid spins); got {fill!r}")
+    chosen = _random_subset(key, s.shape, fraction)
+    return jnp.where(chosen, -s if mode == "flip" else jnp.asarray(fill, s.dtype), s)
+
+
+def _random_subset(key, shape, fraction):
+    """Boolean mask with exactly round(fraction * N) True entries per row, uniformly placed."""
+    k = jnp.floor(jnp.asarray(fraction, jnp.float32) * shape[-1] + 0.5)
     # The rank of each site in a random permutation picks k distinct sites.
-    rank = jnp.argsort(jnp.argsort(jax.random.uniform(key, s.shape), axis=-1), axis=-1)
-    return jnp.where(rank < k, -s, s)
+    rank = jnp.argsort(jnp.argsort(jax.random.uniform(key, shape), axis=-1), axis=-1)
+    return rank < k
 
 
 # --------------------------------------------------------------------------- #

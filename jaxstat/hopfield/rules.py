@@ -57,7 +57,10 @@ def hebbian(patterns):
              [ 0.25, -0.25,  0.  ,  0.25],
              [ 0.25, -0.25,  0.25,  0.  ]], dtype=float32)
     """
-    xi = _check_patterns(patterns)
+    return _hebbian(_check_patterns(patterns))
+
+
+def _hebbian(xi):
     return _zero_diagonal(xi.T @ xi / xi.shape[1])
 
 
@@ -109,10 +112,7 @@ def pseudo_inverse(patterns):
                 UserWarning,
                 stacklevel=2,
             )
-    _, s, vt = jnp.linalg.svd(xi, full_matrices=False)
-    tol = s[0] * max(p, n) * jnp.finfo(xi.dtype).eps
-    v = vt.T * (s > tol)
-    W = v @ v.T
+    W = _projector(xi)
     if is_concrete(W):
         d = float(jnp.max(jnp.diagonal(W)))
         if d > 1 - 1e-4:
@@ -123,6 +123,14 @@ def pseudo_inverse(patterns):
                 stacklevel=2,
             )
     return _zero_diagonal(W)
+
+
+def _projector(xi):
+    """Orthogonal projector onto the row span of xi, diagonal kept (zero rows are harmless)."""
+    _, s, vt = jnp.linalg.svd(xi, full_matrices=False)
+    tol = s[0] * max(xi.shape) * jnp.finfo(xi.dtype).eps
+    v = vt.T * (s > tol)
+    return v @ v.T
 
 
 def storkey(patterns):
@@ -147,7 +155,11 @@ def storkey(patterns):
       >>> bool((hopfield.storkey(xi) == hopfield.hebbian(xi)).all())  # one pattern: Hebb
       True
     """
-    xi = _check_patterns(patterns)
+    return _storkey(_check_patterns(patterns))
+
+
+def _storkey(xi):
+    # A zero row (a masked pattern) leaves W unchanged: every term has a factor x.
     n = xi.shape[1]
 
     def learn(W, x):

@@ -1,0 +1,148 @@
+r"""Replica-symmetric theory of the Hopfield network (Amit, Gutfreund and Sompolinsky).
+
+For Hebb's rule with :math:`P = \alpha N` random patterns and
+:math:`N \to \infty`, the retrieval state has overlap :math:`m` with one
+pattern, Edwards–Anderson order parameter :math:`q` and the noise variance
+:math:`\alpha r` of the other patterns' cross-talk, with
+
+.. math::
+
+   m = \langle \tanh \beta (m + \sqrt{\alpha r}\, z) \rangle_z ,\qquad
+   q = \langle \tanh^2 \beta (m + \sqrt{\alpha r}\, z) \rangle_z ,\qquad
+   r = \frac{q}{(1 - \beta (1 - q))^2},
+
+:math:`z` a standard normal. At :math:`T = 0`, with
+:math:`y = m / \sqrt{2 \alpha r}`, they reduce to one equation,
+
+.. math::  y \left( \sqrt{2 \alpha} + \tfrac{2}{\sqrt\pi} e^{-y^2} \right) = \operatorname{erf} y ,
+           \qquad m = \operatorname{erf} y ,
+
+whose retrieval root exists up to :math:`\alpha_c \approx 0.138`, where
+:math:`m \approx 0.967`. These are host-side (NumPy/SciPy) reference curves
+for the simulations of :mod:`jaxstat.hopfield.capacity`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from scipy import optimize, special
+
+__all__ = ["ags_critical_load", "ags_overlap", "ags_retrieval_temperature"]
+
+_Z = np.linspace(-10.0, 10.0, 4001)          # quadrature grid for <f(z)>, z ~ N(0, 1)
+_W = np.exp(-0.5 * _Z**2) * (_Z[1] - _Z[0]) / math.sqrt(2 * math.pi)
+_MIN_OVERLAP = 1e-3                          # below this the iteration has fallen to m = 0
+
+
+def _g(y):
+    # sqrt(2 alpha) as a function of the root y of the T = 0 equation
+    return special.erf(y) / y - 2 / math.sqrt(math.pi) * np.exp(-(y**2))
+
+
+@functools.lru_cache(maxsize=1)
+def _peak():
+    res = optimize.minimize_scalar(lambda y: -_g(y), bounds=(0.1, 5.0), method="bounded",
+                                   options={"xatol": 1e-12})
+    return float(res.x), float(_g(res.x))
+
+
+def ags_critical_load() -> float:
+    r"""The storage capacity :math:`\alpha_c` of Hebb's rule at T = 0 (about 0.1379).
+
+    >>> round(ags_critical_load(), 4)
+    0.1379
+    """
+    return _peak()[1] ** 2 / 2
+
+
+def _overlap_zero_t(alpha):
+    y_peak, g_peak = _peak()
+    target = math.sqrt(2 * alpha)
+    if target > g_peak:
+        return 0.0
+    y = optimize.brentq(lambda v: _g(v) - target, y_peak, 50.0, xtol=1e-14)
+    return float(special.erf(y))
+
+
+def _overlap_finite_t(alpha, temperature, tol, max_iter):
+    beta = 1.0 / temperature
+    m, q = 1.0, 1.0
+    for _ in range(max_iter):
+        c = beta * (1 - q)
+        if c >= 1:                        # no retrieval solution on this branch
+            return 0.0
+        r = q / (1 - c) ** 2
+        t = np.tanh(beta * (m + math.sqrt(alpha * r) * _Z))
+        m_new, q_new = float(_W @ t), float(_W @ t**2)
+        if abs(m_new - m) < tol and abs(q_new - q) < tol:
+            m = m_new
+            break
+        m, q = m_new, q_new
+    return m if m > _MIN_OVERLAP else 0.0
+
+
+def ags_overlap(alpha, temperature=0.0, *, tol: float = 1e-10, max_iter: int = 20000):
+    r"""Overlap :math:`m(\alpha, T)` of the replica-symmetric retrieval state, 0 where there is none.
+
+    At T = 0 the one-variable equation is solved by root finding; at T > 0
+    the saddle-point equations are iterated from the pattern (m = q = 1),
+    with Gaussian averages on a fine grid. At :math:`\alpha = 0` this is the
+    Curie–Weiss magnet, :math:`m = \tanh(m/T)`.
+
+    Args:
+      alpha: load(s) >= 0, a number or array.
+      temperature: temperature(s) >= 0, broadcast against ``alpha``.
+      tol: convergence tolerance of the iteration (T > 0).
+      max_iter: iteration cap (T > 0); convergence slows near the edge.
+
+    Returns:
+      A float, or an array of the broadcast shape.
+
+    >>> round(ags_overlap(0.1), 3), ags_overlap(0.15)       # below / above alpha_c
+    (0.998, 0.0)
+    >>> round(ags_overlap(0.0, 0.5), 4)                        # Curie-Weiss: m = tanh(2 m)
+    0.9575
+    """
+    a, t = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(temperature, np.float64))
+    if np.any(~np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"alpha must be finite and >= 0; got {alpha!r}")
+    if np.any(~np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"temperature must be finite and >= 0; got {temperature!r}")
+    out = np.empty(a.shape)
+    for idx in np.ndindex(a.shape):
+        ai, ti = float(a[idx]), float(t[idx])
+        if ti == 0:
+            out[idx] = 1.0 if ai == 0 else _overlap_zero_t(ai)
+        else:
+            out[idx] = _overlap_finite_t(ai, ti, tol, max_iter)
+    return float(out) if out.ndim == 0 else out
+
+
+def ags_retrieval_temperature(alpha, *, xtol: float = 1e-4):
+    r""":math:`T_M(\alpha)`: the highest temperature at which the retrieval state exists.
+
+    Found by bisection on :func:`ags_overlap`; :math:`T_M(0) = 1` and
+    :math:`T_M = 0` for :math:`\alpha \ge \alpha_c`.
+
+    >>> round(ags_retrieval_temperature(0.05), 2)
+    0.54
+    """
+    a = np.asarray(alpha, np.float64)
+    out = np.empty(a.shape)
+    for idx in np.ndindex(a.shape):
+        ai = float(a[idx])
+        if ai >= ags_critical_load():
+            out[idx] = 0.0
+            continue
+        lo, hi = 0.0, 1.0
+        while hi - lo > xtol:
+            mid = 0.5 * (lo + hi)
+            if ags_overlap(ai, mid) > 0:
+                lo = mid
+            else:
+                hi = mid
+        out[idx] = lo
+    return float(out) if out.ndim == 0 else out
