@@ -79,3 +79,78 @@ def save(fig, path) -> str:
     fig.savefig(path, dpi=120)
     _plt().close(fig)
     return str(path)
+
+
+# --------------------------------------------------------------------------- #
+# Hopfield networks
+# --------------------------------------------------------------------------- #
+def hopfield_recall(stored, probe, results: dict, image_shape, suptitle=None):
+    """Rows of images: the stored patterns, the probes, and each rule's final state.
+
+    Args:
+      stored, probe: ``(K, N)`` arrays of ±1.
+      results: ``{row label: (K, N) final states}``.
+      image_shape: ``(height, width)`` with ``height * width = N``.
+    """
+    plt = _plt()
+    rows = [("stored", stored), ("probe", probe)] + list(results.items())
+    k = np.asarray(stored).shape[0]
+    fig, axes = plt.subplots(len(rows), k, figsize=(1.1 * k, 1.2 * len(rows)), constrained_layout=True,
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        images = np.asarray(images)
+        for c in range(k):
+            ax = axes[r, c]
+            ax.imshow(images[c].reshape(image_shape), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def hopfield_capacity(result, alpha_c: float, theory=None):
+    """Retrieved fraction and mean final overlap against the load, one curve per N.
+
+    Args:
+      result: a :class:`jaxstat.hopfield.CapacityResult`.
+      alpha_c: the capacity to mark (0.138).
+      theory: optional ``(alpha_grid, m)``: the AGS retrieval overlap.
+    """
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for k, n in enumerate(result.n):
+        alpha = result.alpha[k]
+        a1.errorbar(alpha, result.retrieved_fraction[k], yerr=result.retrieved_stderr[k], marker="o", ms=3,
+                    capsize=2, lw=1, label=f"N = {n}")
+        a2.errorbar(alpha, result.mean_overlap[k], yerr=result.overlap_stderr[k], marker="o", ms=3, capsize=2,
+                    lw=1, label=f"N = {n}")
+    if theory is not None:
+        a2.plot(np.asarray(theory[0]), np.asarray(theory[1]), "k-", lw=1.5, label="AGS theory (N = ∞)")
+    for ax in (a1, a2):
+        ax.axvline(alpha_c, color="gray", ls="--", lw=1)
+        ax.text(alpha_c, 0.02, r" $\alpha_c \approx 0.138$", color="gray")
+        ax.set_xlabel(r"load $\alpha = P/N$")
+    a1.set_ylabel(f"fraction retrieved (final overlap > {result.threshold})")
+    a2.set_ylabel("mean final overlap with the stored pattern")
+    a1.legend(fontsize=8)
+    a2.legend(fontsize=8)
+    fig.suptitle(f"Hopfield capacity (Hebb's rule, T = 0, {result.overlap.shape[-1]} trials per point)")
+    return fig
+
+
+def hopfield_diagram(diagram, boundary=None):
+    """Mean overlap over the (load, temperature) plane, with the AGS edge ``boundary = (alpha, T_M)``."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.8), constrained_layout=True)
+    a, t, m = np.asarray(diagram.alpha), np.asarray(diagram.temperature), np.asarray(diagram.mean_overlap)
+    mesh = ax.pcolormesh(a, t, m, shading="nearest", cmap="viridis", vmin=0, vmax=1)
+    fig.colorbar(mesh, ax=ax, label="mean overlap with the stored pattern")
+    if boundary is not None:
+        ax.plot(np.asarray(boundary[0]), np.asarray(boundary[1]), "w-", lw=2, label=r"AGS $T_M(\alpha)$")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel(r"load $\alpha = P/N$")
+    ax.set_ylabel("temperature T")
+    ax.set_title(f"Retrieval region, N = {diagram.n}, Glauber dynamics from the pattern")
+    return fig

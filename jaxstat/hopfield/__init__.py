@@ -14,8 +14,10 @@ pattern per row. The load is :math:`\alpha = P / N`.
 """
 
 from jaxstat.hopfield.capacity import CapacityResult, DiagramResult, capacity, retrieval_diagram
+from jaxstat.hopfield.dense import dense_capacity, dense_energy, dense_retrieve
 from jaxstat.hopfield.dynamics import RetrievalResult, corrupt, overlap, retrieve
 from jaxstat.hopfield.rules import hebbian, pseudo_inverse, storkey
+from jaxstat.hopfield.softmax import SoftmaxResult, softmax_energy, softmax_retrieve, softmax_update
 from jaxstat.hopfield.states import MIXTURE, RETRIEVAL, SPURIOUS, StateKind, classify, mixture
 from jaxstat.hopfield.theory import ags_critical_load, ags_overlap, ags_retrieval_temperature
 
@@ -26,6 +28,7 @@ __all__ = [
     "CapacityResult",
     "DiagramResult",
     "RetrievalResult",
+    "SoftmaxResult",
     "StateKind",
     "ags_critical_load",
     "ags_overlap",
@@ -33,11 +36,17 @@ __all__ = [
     "capacity",
     "classify",
     "corrupt",
+    "dense_capacity",
+    "dense_energy",
+    "dense_retrieve",
     "hebbian",
     "mixture",
     "overlap",
     "pseudo_inverse",
     "retrieval_diagram",
     "retrieve",
+    "softmax_energy",
+    "softmax_retrieve",
+    "softmax_update",
     "storkey",
 ]

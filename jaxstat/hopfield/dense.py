@@ -8,42 +8,42 @@ overlaps :math:`u_\mu = \xi_\mu \cdot s` and
            F(x) = \frac{x^n}{n N^{n-1}} \ (\text{polynomial}) \quad\text{or}\quad
            F(x) = \frac{e^{\beta x}}{\beta} \ (\text{exponential}).
 
-Degree ``n = 2`` is Hebb's network: :math:`E = E_\text{Hebb} - P/2`, with the
-zero-diagonal weights of :func:`jaxstat.hopfield.hebbian`. Larger ``n`` stores
-about :math:`N^{n-1} / (2 (2n-3)!! \ln N)` patterns; the exponential kind a
-number exponential in N.
-
-**Continuous modern Hopfield network** (Ramsauer et al. 2020): a state
-:math:`x \in \mathbb R^N` is updated to :math:`\xi^T \mathrm{softmax}(\beta \xi x)`,
-the attention rule; one update never increases the energy of
-:func:`softmax_energy`.
+Degree ``n = 2`` is Hebb's network (:math:`E = E_\text{Hebb} - P/2`); degree
+n stores about :math:`N^{n-1} / (2 (2n-3)!! \ln N)` patterns, the exponential
+kind a number exponential in N. :func:`dense_capacity` compares them, and
+the continuous softmax memory of :mod:`jaxstat.hopfield.softmax`, with the
+classical network at equal N.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxstat._validate import (
-    as_float_array,
-    check_beta,
     check_float_dtype,
     check_key,
     check_positive_int,
     float_dtype,
-    is_concrete,
 )
-from jaxstat.hopfield.capacity import CapacityResult, _check_fraction, _check_loads, _check_sizes, _patterns, _probe
+from jaxstat.hopfield.capacity import (
+    CapacityResult,
+    _check_fraction,
+    _check_loads,
+    _batch_size,
+    _check_sizes,
+    _patterns,
+    _probe,
+)
 from jaxstat.hopfield.dynamics import RetrievalResult, _check_states
 from jaxstat.hopfield.rules import _check_patterns
+from jaxstat.hopfield.softmax import _check_inverse_temperature, _softmax_update
 
-__all__ = ["SoftmaxResult", "dense_capacity", "dense_energy", "dense_retrieve", "softmax_energy",
-           "softmax_retrieve", "softmax_update"]
+__all__ = ["dense_capacity", "dense_energy", "dense_retrieve"]
 
 KINDS = ("polynomial", "exponential")
 
@@ -67,28 +67,13 @@ def _check_degree(degree, n, p, dtype):
     return degree
 
 
-def _check_inverse_temperature(beta):
-    """beta > 0 and finite: F = exp(beta x)/beta and the softmax energy divide by beta."""
-    check_beta(beta)
-    if is_concrete(beta) and not 0.0 < float(beta) < math.inf:
-        raise ValueError(f"beta must be finite and > 0 for the dense and softmax memories; got {float(beta)}")
-    return beta
-
-
-def _check_real_patterns(patterns):
-    xi = as_float_array(patterns, "patterns")
-    if xi.ndim != 2 or xi.shape[0] == 0 or xi.shape[1] == 0:
-        raise ValueError(f"patterns must have shape (P, N) with P, N >= 1; got shape {tuple(xi.shape)}")
-    if is_concrete(xi) and not np.all(np.isfinite(np.asarray(xi))):
-        raise ValueError("patterns must be finite; got NaN or inf entries")
-    return xi
-
-
-def _check_state(state, n, name):
-    x = as_float_array(state, name)
-    if x.ndim == 0 or x.shape[-1] != n:
-        raise ValueError(f"{name} must have last dimension N = {n} to match patterns; got shape {tuple(x.shape)}")
-    return x
+def _binary_args(patterns, states, name, kind, degree, beta):
+    xi = _check_patterns(patterns)
+    p, n = xi.shape
+    s = _check_states(states, n, name, f"patterns of shape {tuple(xi.shape)}").astype(xi.dtype)
+    _check_kind(kind)
+    degree = _check_degree(degree, n, p, xi.dtype) if kind == "polynomial" else None
+    return xi, s, degree, jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
 
 
 # --------------------------------------------------------------------------- #
@@ -105,17 +90,17 @@ def _energy(u, mask, n, kind, degree, beta):
 def _field(r, x, mask, kind, degree, beta):
     r"""A number with the sign of E(s_i = -1) - E(s_i = +1) (> 0: +1 is lower).
 
-    r = u - x s_i are the overlaps without site i and x = xi[:, i]. With
-    u^\pm = r \pm x and x = ±1,
+    r = u - x s_i are the overlaps without site i, x = xi[:, i] = ±1 (0 if
+    masked), u^\pm = r \pm x. Summed over mu:
 
-      sum F(r + x) - F(r - x) = 2 x g(r) / (n N^(n-1)),  g(r) = sum_{k odd} C(n, k) r^(n-k)   (polynomial)
-                             = 2 sinh(beta) x exp(beta r) / beta                             (exponential)
+      F(u^+) - F(u^-) = 2 x g(r) / (n N^(n-1)),  g(r) = sum_{k odd} C(n, k) r^(n-k)   (polynomial)
+                      = 2 sinh(beta) x exp(beta r) / beta                             (exponential)
 
     g is an integer polynomial, so the polynomial field is an exact integer
-    (ties h = 0 are exact) while below 2^24 in float32 (2^53 in float64).
-    The exponential one is the sign of lse(beta u^+) - lse(beta u^-),
-    computed shifted by max(beta r) so no exponential overflows; a masked
-    row (x = 0) adds nothing either way.
+    (ties are exact) while below 2^24 in float32 (2^53 in float64). The
+    exponential one has the sign of lse(beta u^+) - lse(beta u^-), from a
+    single sum shifted by max(beta r) (no overflow, and no difference of two
+    nearly equal logs when beta is small).
     """
     if kind == "polynomial":
         g = sum(math.comb(degree, k) * r ** (degree - k) for k in range(1, degree + 1, 2))
@@ -145,6 +130,7 @@ def dense_energy(patterns, states, kind: str = "polynomial", degree: int = 3, be
     * ``kind="polynomial"``: :math:`F(x) = x^n / (n N^{n-1})`, ``n = degree``.
       At ``degree=2`` this is Hebb's network shifted by a constant,
       :math:`E = -\tfrac12 s^T W s - P/2` with ``W = hebbian(patterns)``.
+      An odd degree makes F odd: :math:`-\xi_\mu` is then not stored.
     * ``kind="exponential"``: :math:`F(x) = e^{\beta x} / \beta`. **Returned in
       log form**, :math:`E_\text{lse}(s) = -\tfrac1\beta \log \sum_\mu e^{\beta u_\mu}
       = -\tfrac1\beta \log(-\beta E(s))` (a logsumexp): :math:`E` itself
@@ -164,20 +150,15 @@ def dense_energy(patterns, states, kind: str = "polynomial", degree: int = 3, be
 
     Example:
       >>> import jax.numpy as jnp
-      >>> from jaxstat.hopfield.dense import dense_energy
+      >>> from jaxstat.hopfield import dense_energy
       >>> xi = jnp.array([[1., 1., 1., 1.], [1., -1., 1., -1.]])
       >>> dense_energy(xi, xi[0], degree=3)   # -(4^3 + 0^3) / (3 * 4^2)
       Array(-1.3333334, dtype=float32)
       >>> dense_energy(xi, xi[0], kind="exponential")   # -log(e^4 + e^0)
       Array(-4.01815, dtype=float32)
     """
-    xi = _check_patterns(patterns)
-    p, n = xi.shape
-    s = _check_states(states, n, "states", f"patterns of shape {tuple(xi.shape)}").astype(xi.dtype)
-    _check_kind(kind)
-    degree = _check_degree(degree, n, p, xi.dtype) if kind == "polynomial" else None
-    beta = jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
-    return _energy(s @ xi.T, jnp.ones((p,), bool), n, kind, degree, beta)
+    xi, s, degree, beta = _binary_args(patterns, states, "states", kind, degree, beta)
+    return _energy(s @ xi.T, jnp.ones(xi.shape[:1], bool), xi.shape[1], kind, degree, beta)
 
 
 def dense_retrieve(key, patterns, probe, n_sweeps: int = 10, kind: str = "polynomial", degree: int = 3,
@@ -215,7 +196,7 @@ def dense_retrieve(key, patterns, probe, n_sweeps: int = 10, kind: str = "polyno
     Example:
       >>> import jax, jax.numpy as jnp
       >>> from jaxstat import hopfield
-      >>> from jaxstat.hopfield.dense import dense_retrieve
+      >>> from jaxstat.hopfield import dense_retrieve
       >>> xi = jax.random.rademacher(jax.random.key(0), (300, 100), dtype=jnp.float32)  # alpha = 3
       >>> probe = hopfield.corrupt(jax.random.key(1), xi[0], 0.2)
       >>> r = dense_retrieve(jax.random.key(2), xi, probe, n_sweeps=4, degree=4)
@@ -223,17 +204,11 @@ def dense_retrieve(key, patterns, probe, n_sweeps: int = 10, kind: str = "polyno
       (0.6, 1.0, True)
     """
     check_key(key)
-    xi = _check_patterns(patterns)
-    p, n = xi.shape
-    s0 = _check_states(probe, n, "probe", f"patterns of shape {tuple(xi.shape)}").astype(xi.dtype)
+    xi, s0, degree, beta = _binary_args(patterns, probe, "probe", kind, degree, beta)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
-    _check_kind(kind)
-    degree = _check_degree(degree, n, p, xi.dtype) if kind == "polynomial" else None
-    beta = jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
-    batch = s0.shape[:-1]
-    flat = s0.reshape((-1, n))
-    keys = jax.random.split(key, flat.shape[0])
-    out = _dense_retrieve_batch(keys, xi, flat, beta, kind=kind, degree=degree, n_sweeps=n_sweeps)
+    batch, flat = s0.shape[:-1], s0.reshape((-1, xi.shape[1]))
+    out = _dense_retrieve_batch(jax.random.split(key, flat.shape[0]), xi, flat, beta, kind=kind, degree=degree,
+                                n_sweeps=n_sweeps)
     return jax.tree_util.tree_map(lambda a: a.reshape(batch + a.shape[1:]), out)
 
 
@@ -258,158 +233,6 @@ def _dense_retrieve_batch(keys, xi, probes, beta, *, kind, degree, n_sweeps):
 
 
 # --------------------------------------------------------------------------- #
-# continuous modern Hopfield network (Ramsauer et al. 2020)
-# --------------------------------------------------------------------------- #
-class SoftmaxResult(NamedTuple):
-    """Output of :func:`softmax_retrieve`; leading axes are the probe's batch axes.
-
-    Attributes:
-      states: final states, shaped like the probe.
-      overlaps: ``(..., n_steps + 1, P)`` cosine similarities
-        :math:`\\xi_\\mu \\cdot x / (|\\xi_\\mu| |x|)` before the first and after
-        every step (0 for a zero vector); for ±1 patterns and a ±1 state this
-        is the usual overlap :math:`\\xi_\\mu \\cdot s / N`.
-      energies: ``(..., n_steps + 1)`` :func:`softmax_energy` along the way.
-    """
-
-    states: jax.Array
-    overlaps: jax.Array
-    energies: jax.Array
-
-
-def _softmax_logits(xi, mask, x, beta):
-    return jnp.where(mask, beta * (x @ xi.T), -jnp.inf)   # masked patterns get weight exp(-inf) = 0
-
-
-def _softmax_update(xi, mask, x, beta):
-    return jax.nn.softmax(_softmax_logits(xi, mask, x, beta), axis=-1) @ xi
-
-
-def _softmax_energy(xi, mask, x, beta):
-    p = jnp.sum(mask).astype(xi.dtype)
-    m2 = jnp.max(jnp.where(mask, jnp.sum(xi * xi, axis=-1), 0))
-    lse = jax.nn.logsumexp(_softmax_logits(xi, mask, x, beta), axis=-1)
-    return -lse / beta + 0.5 * jnp.sum(x * x, axis=-1) + jnp.log(p) / beta + 0.5 * m2
-
-
-def _cosine(xi, x):
-    dots = x @ xi.T
-    norms = jnp.linalg.norm(x, axis=-1, keepdims=True) * jnp.linalg.norm(xi, axis=-1)
-    return jnp.where(norms > 0, dots / jnp.where(norms > 0, norms, 1), 0)
-
-
-def softmax_update(patterns, state, beta=1.0):
-    r"""One update of the continuous modern Hopfield network, :math:`x \leftarrow \xi^T \mathrm{softmax}(\beta \xi x)`.
-
-    This is attention with the patterns as keys and values and the state as
-    query. Patterns may be any real ``(P, N)`` array (±1 or continuous).
-
-    Args:
-      patterns: ``(P, N)`` real array.
-      state: ``(..., N)`` real array, any leading batch axes.
-      beta: finite inverse temperature > 0 (may be traced).
-
-    Returns:
-      ``(..., N)`` updated states, a convex combination of the patterns.
-
-    Example:
-      >>> import jax.numpy as jnp
-      >>> from jaxstat.hopfield.dense import softmax_update
-      >>> xi = jnp.array([[1., 1., 1., 1.], [1., -1., 1., -1.]])
-      >>> softmax_update(xi, jnp.array([1., 1., 1., 0.]), beta=10.0).round(3)   # closer to xi[0]
-      Array([1., 1., 1., 1.], dtype=float32)
-    """
-    xi = _check_real_patterns(patterns)
-    x = _check_state(state, xi.shape[1], "state").astype(xi.dtype)
-    beta = jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
-    return _softmax_update(xi, jnp.ones((xi.shape[0],), bool), x, beta)
-
-
-def softmax_energy(patterns, state, beta=1.0):
-    r"""Energy of the continuous modern Hopfield network (Ramsauer et al. 2020, eq. 2).
-
-    .. math::  E(x) = -\tfrac1\beta \log \sum_\mu e^{\beta \xi_\mu \cdot x} + \tfrac12 x \cdot x
-               + \tfrac1\beta \log P + \tfrac12 M^2 ,\qquad M = \max_\mu |\xi_\mu| .
-
-    The constants make :math:`0 \le E \le 2 M^2` on the convex hull of the
-    patterns (the paper's Lemma A1), where every update lands; by the
-    concave-convex procedure (CCCP) :func:`softmax_update` never increases E.
-
-    Args:
-      patterns: ``(P, N)`` real array.
-      state: ``(..., N)`` real array, any leading batch axes.
-      beta: finite inverse temperature > 0 (may be traced).
-
-    Returns:
-      ``(...)`` energies.
-
-    Example:
-      >>> import jax.numpy as jnp
-      >>> from jaxstat.hopfield.dense import softmax_energy
-      >>> xi = jnp.array([[1., 1.], [1., -1.]])
-      >>> softmax_energy(xi, jnp.zeros(2))   # -log 2 + 0 + log 2 + |xi|^2 / 2
-      Array(1., dtype=float32)
-    """
-    xi = _check_real_patterns(patterns)
-    x = _check_state(state, xi.shape[1], "state").astype(xi.dtype)
-    beta = jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
-    return _softmax_energy(xi, jnp.ones((xi.shape[0],), bool), x, beta)
-
-
-def softmax_retrieve(patterns, probe, beta=1.0, n_steps: int = 1) -> SoftmaxResult:
-    r"""Iterate :func:`softmax_update` ``n_steps`` times from ``probe``; record overlaps and energies.
-
-    With well-separated patterns and :math:`\beta` large enough one step
-    lands next to the closest pattern (Ramsauer et al.'s exponentially small
-    retrieval error); small :math:`\beta` gives metastable averages of several
-    patterns. ``beta`` is traced; ``n_steps`` is static.
-
-    Args:
-      patterns: ``(P, N)`` real array.
-      probe: ``(..., N)`` real initial states.
-      beta: finite inverse temperature > 0.
-      n_steps: number of updates (>= 1).
-
-    Returns:
-      A :class:`SoftmaxResult`; ``overlaps`` are cosine similarities.
-
-    Example:
-      >>> import jax, jax.numpy as jnp
-      >>> from jaxstat import hopfield
-      >>> from jaxstat.hopfield.dense import softmax_retrieve
-      >>> xi = jax.random.rademacher(jax.random.key(0), (500, 100), dtype=jnp.float32)  # alpha = 5
-      >>> probe = hopfield.corrupt(jax.random.key(1), xi[0], 0.2)
-      >>> r = softmax_retrieve(xi, probe, beta=1.0)
-      >>> r.overlaps.shape, round(float(r.overlaps[0, 0]), 3), round(float(r.overlaps[-1, 0]), 3)
-      ((2, 500), 0.6, 1.0)
-    """
-    xi = _check_real_patterns(patterns)
-    x0 = _check_state(probe, xi.shape[1], "probe").astype(xi.dtype)
-    beta = jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
-    n_steps = check_positive_int(n_steps, "n_steps")
-    return _softmax_retrieve(xi, x0, beta, n_steps=n_steps)
-
-
-@functools.partial(jax.jit, static_argnames=("n_steps",))
-def _softmax_retrieve(xi, x0, beta, *, n_steps):
-    mask = jnp.ones((xi.shape[0],), bool)
-
-    def observe(x):
-        return _cosine(xi, x), _softmax_energy(xi, mask, x, beta)
-
-    def step(x, _):
-        x = _softmax_update(xi, mask, x, beta)
-        return x, observe(x)
-
-    x, (m, e) = jax.lax.scan(step, x0, None, length=n_steps)
-    m0, e0 = observe(x0)
-    # scan stacks steps on axis 0; move them behind the probe's batch axes
-    m = jnp.moveaxis(jnp.concatenate([m0[None], m]), 0, -2)
-    e = jnp.moveaxis(jnp.concatenate([e0[None], e]), 0, -1)
-    return SoftmaxResult(x, m, e)
-
-
-# --------------------------------------------------------------------------- #
 # capacity experiments
 # --------------------------------------------------------------------------- #
 def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomial", degree: int = 3, beta=1.0,
@@ -427,38 +250,32 @@ def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomia
       overlap is that of :math:`\mathrm{sign}(x)` (0 where x is 0), and
       ``converged`` means the last step changed no sign.
 
-    The pattern counts as retrieved when the overlap exceeds ``threshold``.
-    Keys are drawn as in :func:`jaxstat.hopfield.capacity.capacity`, so with
-    the same ``key``, ``n`` and ``alphas`` both see the same patterns and
-    probes. ``kind="polynomial", degree=2`` is Hebb's network with the same
-    fixed points. Expected at N = 100: degree 2 fails near
-    :math:`\alpha \approx 0.14`, degree 3 holds up to a few (Krotov–Hopfield
-    :math:`N^{n-1} / (2 (2n-3)!! \ln N)` patterns), exponential and softmax
-    far beyond.
+    Retrieved means overlap > ``threshold``. Keys are drawn as in
+    :func:`jaxstat.hopfield.capacity.capacity`: the same ``key``, ``n`` and
+    ``alphas`` give both the same patterns and probes (``degree=2`` is Hebb's
+    network, same fixed points). Structure as there: one ``jit`` call, sizes
+    unrolled, loads by ``lax.map``, trials vmapped, padded patterns masked.
+    Measured at N = 100 from the pattern: degree 2 retrieves ~96% at
+    :math:`\alpha` = 0.12 and 60% at 0.2; degree 3, 97% at 5 and 50% near 8;
+    exponential and softmax (:math:`\beta = 1`) 100% at 20.
 
     Args:
       key: a PRNG key.
-      n: a network size or a sequence of sizes.
-      alphas: 1-D loads > 0.
-      n_trials: independent trials per load and size.
+      n, alphas, n_trials, flip_fraction, threshold, dtype: as in
+        :func:`jaxstat.hopfield.capacity.capacity`.
       kind: ``"polynomial"``, ``"exponential"`` or ``"softmax"``.
-      degree: polynomial degree >= 2 (polynomial kind).
-      beta: finite inverse temperature > 0 (exponential and softmax kinds;
-        traced, so a new value does not recompile).
-      flip_fraction: fraction of probe bits flipped, in [0, 1].
+      degree, beta: as in :func:`dense_energy` (beta traced: no recompile).
       n_sweeps: maximum sweeps (binary kinds) or number of steps (softmax).
-      threshold: overlap above which the pattern counts as retrieved, in (0, 1).
-      dtype: float dtype (default float32, float64 under x64).
 
     Returns:
       A :class:`jaxstat.hopfield.capacity.CapacityResult`.
 
     Example:
       >>> import jax
-      >>> from jaxstat.hopfield.dense import dense_capacity
-      >>> r = dense_capacity(jax.random.key(0), 100, [0.1, 1.0], n_trials=8, degree=2)
-      >>> r.retrieved_fraction   # Hebb: retrieved at 0.1, lost at 1
-      array([[1., 0.]])
+      >>> from jaxstat.hopfield import dense_capacity
+      >>> r = dense_capacity(jax.random.key(0), 100, [0.12, 0.2, 1.0], n_trials=100, degree=2, n_sweeps=30)
+      >>> r.retrieved_fraction.round(1)   # Hebb: retrieved at 0.12, half lost at 0.2, lost at 1
+      array([[1. , 0.6, 0. ]])
     """
     check_key(key)
     _check_kind(kind, KINDS + ("softmax",))
@@ -472,7 +289,8 @@ def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomia
     dtype = float_dtype() if dtype is None else check_float_dtype(dtype)
     p_max = tuple(int(row.max()) for row in p)
     if kind == "polynomial":
-        degree = max(_check_degree(degree, s, q, dtype) for s, q in zip(sizes, p_max))
+        for size, p_size in zip(sizes, p_max):
+            degree = _check_degree(degree, size, p_size, dtype)
     else:
         degree = None
     beta = jnp.asarray(_check_inverse_temperature(beta), dtype)
@@ -492,7 +310,10 @@ def _dense_capacity_call(key, p_rows, flip, beta, *, sizes, p_max, n_trials, kin
                                   degree=degree, n_sweeps=n_sweeps, dtype=dtype)
         # the key layout of capacity(): same key, same patterns and probes
         keys = jax.random.split(jax.random.fold_in(key, index), (ps.shape[0], n_trials))
-        results.append(jax.lax.map(lambda a, t=trial: jax.vmap(t, in_axes=(0, None))(a[1], a[0]), (ps, keys)))
+        flat_p = jnp.repeat(ps, n_trials)
+        out = jax.lax.map(lambda a, t=trial: t(a[1], a[0]), (flat_p, keys.reshape(-1)),
+                          batch_size=_batch_size(flat_p.shape[0]))
+        results.append(jax.tree.map(lambda x: x.reshape(ps.shape[0], n_trials), out))
     return results
 
 

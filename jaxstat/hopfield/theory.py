@@ -72,9 +72,12 @@ def _overlap_finite_t(alpha, temperature, tol, max_iter):
     m, q = 1.0, 1.0
     for _ in range(max_iter):
         c = beta * (1 - q)
-        if c >= 1:                        # no retrieval solution on this branch
+        if alpha == 0:                    # Curie-Weiss: no cross-talk noise, r plays no part
+            r = 0.0
+        elif c >= 1:                      # no retrieval solution on this branch
             return 0.0
-        r = q / (1 - c) ** 2
+        else:
+            r = q / (1 - c) ** 2
         t = np.tanh(beta * (m + math.sqrt(alpha * r) * _Z))
         m_new, q_new = float(_W @ t), float(_W @ t**2)
         if abs(m_new - m) < tol and abs(q_new - q) < tol:
