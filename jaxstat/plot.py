@@ -154,3 +154,21 @@ def hopfield_diagram(diagram, boundary=None):
     ax.set_ylabel("temperature T")
     ax.set_title(f"Retrieval region, N = {diagram.n}, Glauber dynamics from the pattern")
     return fig
+
+
+def capacity_comparison(results: dict, alpha_c: float | None = None, title: str | None = None):
+    """Retrieved fraction against load (log axis) for several memories: ``{label: CapacityResult}`` (one N each)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    for label, r in results.items():
+        ax.errorbar(r.alpha[0], r.retrieved_fraction[0], yerr=r.retrieved_stderr[0], marker="o", ms=3, capsize=2,
+                    lw=1, label=label)
+    if alpha_c is not None:
+        ax.axvline(alpha_c, color="gray", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"load $\alpha = P/N$")
+    ax.set_ylabel("fraction retrieved")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig

@@ -149,10 +149,32 @@ def _check_fraction(flip_fraction):
     return f
 
 
+def _pattern_words(key, p, p_max, n):
+    """``p_max`` random patterns of N signs, packed: ``(N, ceil(p_max / 32))`` uint32, bit mu of
+    unit i set where xi^mu_i = -1. Bits of patterns mu >= p are cleared (masked).
+
+    One random bit per sign is 32x fewer random numbers than drawing floats; on CPU
+    drawing the floats cost more than the whole zero-temperature run. (A flat draw,
+    reshaped: multi-axis draws compile much more slowly.)"""
+    n_words = -(-p_max // 32)
+    words = jax.random.bits(key, (n * n_words,), jnp.uint32).reshape(n, n_words)
+    first = 32 * jnp.arange(n_words, dtype=jnp.int32)
+    keep = jnp.clip(p - first, 0, 32).astype(jnp.uint32)          # valid bits in each word
+    ones = jnp.uint32(0xFFFFFFFF)
+    mask = jnp.where(keep >= 32, ones, (jnp.uint32(1) << jnp.minimum(keep, 31)) - 1)
+    return words & mask
+
+
+def _unpack(words, p, p_max, dtype):
+    """``(p_max, N)`` patterns of ±1 from :func:`_pattern_words`, rows from ``p`` on zero."""
+    bits = (words[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
+    signs = 1 - 2 * bits.reshape(words.shape[0], -1)[:, :p_max].astype(dtype)
+    return (signs * (jnp.arange(p_max) < p).astype(dtype)).T
+
+
 def _patterns(key, p, p_max, n, dtype):
     """``(p_max, n)`` random ±1 patterns whose rows from ``p`` on are zero (masked)."""
-    xi = jax.random.rademacher(key, (p_max, n), dtype=dtype)
-    return xi * (jnp.arange(p_max) < p)[:, None].astype(dtype)
+    return _unpack(_pattern_words(key, p, p_max, n), p, p_max, dtype)
 
 
 def _weights(xi, rule):
@@ -161,14 +183,6 @@ def _weights(xi, rule):
     if rule == "pseudo_inverse":
         return _zero_diagonal(_projector(xi))
     return _storkey(xi)
-
-
-def _pack_signs(x):
-    """Pack the signs of ``(N, P)`` entries along P into uint32 words: bit 1 where x < 0.
-    Masked (zero) entries give bit 0 in every row, so they never count as a mismatch."""
-    n, p = x.shape
-    bits = jnp.pad(x < 0, ((0, 0), (0, -p % 32))).reshape(n, -1, 32).astype(jnp.uint32)
-    return jnp.sum(bits << jnp.arange(32, dtype=jnp.uint32), axis=-1, dtype=jnp.uint32)
 
 
 def _select(mask, r):
@@ -185,7 +199,9 @@ def _select(mask, r):
 
 
 def _probe(key, pattern, flip):
-    return jnp.where(_random_subset(key, pattern.shape, flip), -pattern, pattern)
+    # the random subset costs two sorts: skip them for the usual start from the pattern itself
+    return jax.lax.cond(flip > 0, lambda: jnp.where(_random_subset(key, pattern.shape, flip), -pattern, pattern),
+                        lambda: pattern)
 
 
 # --------------------------------------------------------------------------- #
@@ -281,14 +297,14 @@ def _capacity_call(key, p_rows, flip, *, sizes, p_max, n_trials, rule, max_flips
 
 def _fixed_point_trial(key, p, *, n, p_max, flip, rule, max_flips, dtype):
     k_xi, k_probe, k_dyn = jax.random.split(key, 3)
-    xi = _patterns(k_xi, p, p_max, n, dtype)
+    words = _pattern_words(k_xi, p, p_max, n)
+    xi = _unpack(words, p, p_max, dtype)
     s0 = _probe(k_probe, xi[0], flip)
     if rule == "hebbian":
         # Integer fields N h = xi^T (xi s) - P s and columns N W[:, i], exact in floating point.
-        # A column from bit-packed patterns: sum_mu xi_j xi_i = P - 2 popcount(bits_j XOR bits_i),
+        # A column from the packed patterns: sum_mu xi_j xi_i = P - 2 popcount(bits_j XOR bits_i),
         # 32 patterns per word, so a flip costs O(N P / 32) integer operations.
         fields0 = xi.T @ (xi @ s0) - p * s0
-        words = _pack_signs(xi.T)
 
         def column(i):
             mismatches = jnp.sum(jax.lax.population_count(words ^ words[i]), axis=-1, dtype=jnp.int32)
@@ -300,23 +316,22 @@ def _fixed_point_trial(key, p, *, n, p_max, flip, rule, max_flips, dtype):
         def column(i):
             return W[:, i]
 
-    def unstable(c):
-        return c[0] * c[1] < 0
-
     def cond(c):
-        return jnp.any(unstable(c)) & (c[2] < max_flips)
+        return (c[3] > 0) & (c[4] < max_flips)
 
     def body(c):
-        s, h, flips = c
-        u = unstable(c)
+        s, h, u, count, flips = c
         # the r-th unstable site, r uniform: a uniformly random unstable spin
-        r = jnp.floor(jax.random.uniform(jax.random.fold_in(k_dyn, flips)) * jnp.sum(u)).astype(jnp.int32)
+        r = jnp.floor(jax.random.uniform(jax.random.fold_in(k_dyn, flips)) * count).astype(jnp.int32)
         i = _select(u, r)
         h = h - 2 * s[i] * column(i)
-        return s.at[i].multiply(-1), h, flips + 1
+        s = s.at[i].multiply(-1)
+        u = s * h < 0
+        return s, h, u, jnp.sum(u, dtype=jnp.int32), flips + 1
 
-    s, h, _ = jax.lax.while_loop(cond, body, (s0, fields0, jnp.int32(0)))
-    return xi[0] @ s / n, ~jnp.any(s * h < 0)
+    u0 = s0 * fields0 < 0
+    s, h, _, count, _ = jax.lax.while_loop(cond, body, (s0, fields0, u0, jnp.sum(u0, dtype=jnp.int32), jnp.int32(0)))
+    return xi[0] @ s / n, count == 0
 
 
 # --------------------------------------------------------------------------- #

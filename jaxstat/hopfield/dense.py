@@ -274,8 +274,9 @@ def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomia
       >>> import jax
       >>> from jaxstat.hopfield import dense_capacity
       >>> r = dense_capacity(jax.random.key(0), 100, [0.12, 0.2, 1.0], n_trials=100, degree=2, n_sweeps=30)
-      >>> r.retrieved_fraction.round(1)   # Hebb: retrieved at 0.12, half lost at 0.2, lost at 1
-      array([[1. , 0.6, 0. ]])
+      >>> f = r.retrieved_fraction[0]     # Hebb: retrieved at 0.12, partly lost at 0.2, lost at 1
+      >>> bool(f[0] > 0.8), bool(0.3 < f[1] < 0.9), bool(f[2] < 0.05)
+      (True, True, True)
     """
     check_key(key)
     _check_kind(kind, KINDS + ("softmax",))
