@@ -1,9 +1,6 @@
-"""Perceptron training, linear separability and Cover's formula; the fruit data."""
+"""Rosenblatt's rule, the pocket, predictions and the padding mask; the fruit data."""
 
 from __future__ import annotations
-
-import math
-from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +62,7 @@ def test_fruit_bad_key():
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_converges_on_separable_fruit(shuffle):
-    x, y = datasets.fruit(jax.random.key(1), 200)
+    x, y = datasets.fruit(jax.random.key(1), 101)  # 101 as above: one compile of fruit for both
     result = perceptron.train(x, y, max_epochs=500, shuffle=shuffle, key=jax.random.key(2))
     w, b, errors = result
     assert bool(result.converged)
@@ -104,12 +101,53 @@ def test_non_separable_fruit_not_converged_and_pocket_at_least_as_good():
 
 
 def test_pocket_equals_plain_on_separable_data():
-    x, y = datasets.fruit(jax.random.key(4), 60)
-    plain = perceptron.train(x, y)
-    pocket = perceptron.train(x, y, pocket=True)
+    x, y = datasets.fruit(jax.random.key(4), 101)
+    plain = perceptron.train(x, y, max_epochs=500)
+    pocket = perceptron.train(x, y, max_epochs=500, pocket=True)
     assert bool(pocket.converged)
     assert int(perceptron.training_errors(pocket.w, pocket.b, x, y)) == 0
     np.testing.assert_array_equal(plain.errors, pocket.errors)
+
+
+def test_without_bias_the_boundary_goes_through_the_origin():
+    # Two points on a line on the same side of 0 with opposite labels: a
+    # threshold between them separates them, no hyperplane through 0 does.
+    x, y = np.array([[1.0], [2.0]]), np.array([-1, 1])
+    assert bool(perceptron.train(x, y, max_epochs=50).converged)
+    through_origin = perceptron.train(x, y, max_epochs=50, bias=False)
+    assert not bool(through_origin.converged) and float(through_origin.b) == 0.0
+    assert not perceptron.linearly_separable(x, y, bias=False)
+    # labels of a teacher through the origin: separable without a bias
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 5))
+    y = np.where(x @ rng.normal(size=5) > 0, 1, -1)
+    result = perceptron.train(x, y, max_epochs=1000, bias=False)
+    assert bool(result.converged) and float(result.b) == 0.0
+    assert bool(jnp.all(y * (x @ result.w) > 0))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_padding_rows_and_columns_changes_nothing(bias):
+    """The sweeps pad every problem to (P_max, N_max): zero columns, and zero
+    rows that are masked. The padded run must be the unpadded run exactly."""
+    from jaxstat.perceptron.rule import _train_impl
+
+    rng = np.random.default_rng(7)
+    x = rng.choice([-1.0, 1.0], size=(9, 6)).astype(np.float32)
+    y = rng.choice([-1.0, 1.0], size=9).astype(np.float32)
+    padded = np.zeros((13, 10), np.float32)
+    padded[:9, :6] = x
+    y_padded = np.concatenate([y, np.ones(4, np.float32)])  # labels of masked rows are irrelevant
+    mask = np.arange(13) < 9
+    one = jnp.float32(1)
+    args = dict(max_epochs=60, pocket=False, shuffle=False, bias=bias)
+    ref = _train_impl(jnp.asarray(x), jnp.asarray(y), jnp.ones(9, bool), one, jax.random.key(0), **args)
+    pad = _train_impl(jnp.asarray(padded), jnp.asarray(y_padded), jnp.asarray(mask), one, jax.random.key(0), **args)
+    np.testing.assert_array_equal(pad.errors, ref.errors)
+    np.testing.assert_array_equal(pad.w[:6], ref.w)
+    np.testing.assert_array_equal(pad.w[6:], 0.0)
+    assert float(pad.b) == float(ref.b)
+    assert int(ref.errors[0]) > 0  # the run did something
 
 
 def test_train_vmaps_and_keeps_dtype():
@@ -119,50 +157,6 @@ def test_train_vmaps_and_keeps_dtype():
     assert results.w.shape == (4, 2) and results.errors.shape == (4, 300)
     assert bool(jnp.all(results.converged))
     assert results.w.dtype == jnp.float32 and results.b.dtype == jnp.float32
-
-
-# --------------------------------------------------------------------------- #
-# Cover's formula
-# --------------------------------------------------------------------------- #
-def test_cover_probability_exact_values():
-    for n in (1, 2, 5, 20, 50):
-        assert perceptron.cover_probability(2 * n, n) == 0.5
-        assert perceptron.cover_probability(2 * n, n, exact=True) == Fraction(1, 2)
-        assert perceptron.cover_probability(n, n) == 1.0
-    # P = 3 points on a line through the origin side: 2 of 8 dichotomies
-    assert perceptron.cover_probability(3, 1, exact=True) == Fraction(1, 4)
-    # direct count of C(P, N) = 2 sum_{k<N} binom(P-1, k)
-    assert perceptron.cover_probability(5, 2, exact=True) == Fraction(2 * (1 + 4), 32)
-    # far past capacity the exact value stays positive (the float underflows honestly)
-    assert perceptron.cover_probability(2000, 10, exact=True) > 0
-    assert 0.0 <= perceptron.cover_probability(2000, 10) < 1e-300
-    assert perceptron.cover_probability(300, 100) == pytest.approx(
-        2.0 ** (1 - 300) * sum(math.comb(299, k) for k in range(100))
-    )
-
-
-def test_separability_fraction_matches_cover():
-    """Random ±1 patterns, random ±1 labels, N = 20, a perceptron *with* bias.
-
-    With a bias the perceptron is homogeneous in N + 1 dimensions, so the
-    prediction is cover_probability(P, N + 1). Separability is decided by the
-    linear program; the tolerance is 4 binomial standard errors of 200 trials.
-    """
-    n, trials = 20, 200
-    rng = np.random.default_rng(20240601)
-    for p in (30, 40, 50):
-        x = rng.choice([-1.0, 1.0], size=(trials, p, n))
-        y = rng.choice([-1, 1], size=(trials, p))
-        separable = np.array([perceptron.linearly_separable(x[t], y[t]) for t in range(trials)])
-        expected = perceptron.cover_probability(p, n + 1)
-        stderr = math.sqrt(expected * (1 - expected) / trials)
-        assert abs(separable.mean() - expected) <= 4 * stderr, (p, separable.mean(), expected)
-        # a converged perceptron is a certificate: it never contradicts the LP
-        results = jax.vmap(lambda xx, yy: perceptron.train(xx, yy, max_epochs=100))(
-            jnp.asarray(x, jnp.float32), jnp.asarray(y)
-        )
-        converged = np.asarray(results.converged)
-        assert not np.any(converged & ~separable)
 
 
 # --------------------------------------------------------------------------- #
@@ -179,6 +173,8 @@ def test_separability_fraction_matches_cover():
         (XOR_X, XOR_Y, dict(max_epochs=0), "max_epochs must be an integer >= 1"),
         (XOR_X, XOR_Y, dict(lr=-1.0), "lr must be a finite number > 0"),
         (XOR_X, XOR_Y, dict(shuffle=True), "key must be a JAX PRNG key"),
+        (XOR_X, XOR_Y, dict(bias=1), "bias must be True or False"),
+        (XOR_X, XOR_Y, dict(pocket="yes"), "pocket must be True or False"),
         (np.full((4, 2), np.nan), XOR_Y, {}, "x must be finite"),
     ],
 )
@@ -187,14 +183,8 @@ def test_train_bad_input(x, y, kwargs, match):
         perceptron.train(x, y, **kwargs)
 
 
-def test_other_bad_input():
-    with pytest.raises(ValueError, match="y must contain only labels"):
-        perceptron.linearly_separable(XOR_X, [2, 1, 1, 2])
-    with pytest.raises(ValueError, match=r"y must have shape \(P,\)"):
-        perceptron.linearly_separable(XOR_X, [1, -1])
+def test_predict_bad_input():
     with pytest.raises(ValueError, match="x must have shape"):
         perceptron.predict(jnp.ones(3), 0.0, XOR_X)
-    with pytest.raises(ValueError, match="P must be an integer >= 1"):
-        perceptron.cover_probability(0, 3)
-    with pytest.raises(ValueError, match="N must be an integer >= 1"):
-        perceptron.cover_probability(3, 1.5)
+    with pytest.raises(ValueError, match="b must be a scalar"):
+        perceptron.predict(jnp.ones(2), jnp.zeros(2), XOR_X)

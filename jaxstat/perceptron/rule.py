@@ -1,5 +1,4 @@
-"""The perceptron: Rosenblatt's rule, the pocket variant, linear separability
-and Cover's counting formula.
+"""Rosenblatt's perceptron rule and its pocket variant, as one compiled loop.
 
 A perceptron with weights ``w`` (shape ``(N,)``) and bias ``b`` labels an
 input ``x`` by the side of the hyperplane ``w . x + b = 0`` it lies on:
@@ -15,7 +14,6 @@ on the boundary counts as an error, so zero training errors certifies
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import NamedTuple
 
 import jax
@@ -24,14 +22,7 @@ import numpy as np
 
 from jaxstat._validate import as_float_array, check_key, check_positive_int, is_concrete
 
-__all__ = [
-    "TrainResult",
-    "train",
-    "predict",
-    "training_errors",
-    "linearly_separable",
-    "cover_probability",
-]
+__all__ = ["TrainResult", "train", "predict", "training_errors"]
 
 
 class TrainResult(NamedTuple):
@@ -62,13 +53,21 @@ class TrainResult(NamedTuple):
         return jnp.where(self.converged, first_zero, self.errors.shape[-1])
 
 
-def _check_data(x, y):
-    """Validate ``x`` of shape (P, N) and labels ``y`` of shape (P,) in {-1, +1}."""
+def _check_x(x):
+    """Validate inputs ``x`` of shape (P, N): float, at least one sample and feature, finite."""
     x = as_float_array(x, "x")
     if x.ndim != 2:
         raise ValueError(f"x must have shape (P, N) (P samples of N features); got shape {tuple(x.shape)}")
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"x must have at least one sample and one feature; got shape {tuple(x.shape)}")
+    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+        raise ValueError("x must be finite; got NaN or inf entries")
+    return x
+
+
+def _check_data(x, y):
+    """Validate ``x`` of shape (P, N) and labels ``y`` of shape (P,) in {-1, +1}."""
+    x = _check_x(x)
     y_arr = jnp.asarray(y)
     if y_arr.ndim != 1 or y_arr.shape[0] != x.shape[0]:
         raise ValueError(
@@ -82,8 +81,6 @@ def _check_data(x, y):
                 f"y must contain only labels -1 and +1; got {int(bad.sum())} other value(s), "
                 f"e.g. {values[bad].ravel()[0]!r}"
             )
-    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
-        raise ValueError("x must be finite; got NaN or inf entries")
     return x, y_arr.astype(x.dtype)
 
 
@@ -122,23 +119,33 @@ def training_errors(w, b, x, y) -> jax.Array:
 
 def _bias_scale(x):
     # R^2 with R = max_i |x_i|: the bias input is R rather than 1 (see train).
+    # Padded (masked) rows are zero, so they never set R.
     r2 = jnp.max(jnp.sum(x * x, axis=1))
     return jnp.where(r2 > 0, r2, jnp.ones_like(r2))
 
 
-def _train_impl(x, y, lr, key, max_epochs, pocket, shuffle):
+def _train_impl(x, y, mask, lr, key, max_epochs, pocket, shuffle, bias):
+    """Rosenblatt's rule on the rows of ``x`` where ``mask`` is True.
+
+    The mask lets the sweeps of :mod:`jaxstat.perceptron.capacity` and
+    :mod:`jaxstat.perceptron.teacher` run data sets of different sizes in one
+    vmapped call: a masked sample never updates and never counts as an
+    error, so a padded problem trains exactly as the unpadded one. Masked
+    rows of ``x`` must be zero (they would otherwise set the bias scale).
+    """
     p, n = x.shape
     r2 = _bias_scale(x)
 
     def n_err(w, b):
-        return jnp.sum(y * (x @ w + b) <= 0).astype(jnp.int32)
+        return jnp.sum(mask & (y * (x @ w + b) <= 0)).astype(jnp.int32)
 
     def sample_step(carry, i):
         w, b, n_mis, pw, pb, perr = carry
-        wrong = y[i] * (x[i] @ w + b) <= 0
+        wrong = mask[i] & (y[i] * (x[i] @ w + b) <= 0)
         step = jnp.where(wrong, lr * y[i], jnp.zeros_like(lr * y[i]))
         w = w + step * x[i]
-        b = b + step * r2
+        if bias:
+            b = b + step * r2
         n_mis = n_mis + wrong.astype(jnp.int32)
         if pocket:
             # Gallant's pocket: every visited (w, b) is scored on the whole
@@ -167,7 +174,8 @@ def _train_impl(x, y, lr, key, max_epochs, pocket, shuffle):
 
     w0 = jnp.zeros((n,), x.dtype)
     b0 = jnp.zeros((), x.dtype)
-    state = (jnp.int32(0), jnp.bool_(False), w0, b0, w0, b0, jnp.int32(p),
+    n_samples = jnp.sum(mask).astype(jnp.int32)
+    state = (jnp.int32(0), jnp.bool_(False), w0, b0, w0, b0, n_samples,
              jnp.zeros((max_epochs,), jnp.int32))
     _, _, w, b, pw, pb, _, errors = jax.lax.while_loop(cond, body, state)
     if pocket:
@@ -175,11 +183,36 @@ def _train_impl(x, y, lr, key, max_epochs, pocket, shuffle):
     return TrainResult(w, b, errors)
 
 
-_train_jit = jax.jit(_train_impl, static_argnames=("max_epochs", "pocket", "shuffle"))
+_train_jit = jax.jit(_train_impl, static_argnames=("max_epochs", "pocket", "shuffle", "bias"))
 
 
-def train(x, y, lr=1.0, max_epochs=1000, pocket=False, key=None, shuffle=False) -> TrainResult:
-    """Train a perceptron with Rosenblatt's rule (with a bias) until no sample is misclassified.
+def _check_flag(value, name):
+    """A Python/NumPy bool (flags select compiled code paths, so they are static)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _check_lr(lr, dtype):
+    """A finite scalar learning rate > 0 (only the shape is checked when traced)."""
+    if jnp.ndim(lr) != 0:
+        raise ValueError(f"lr must be a scalar; got shape {jnp.shape(lr)}")
+    if is_concrete(lr) and not (float(lr) > 0 and math.isfinite(float(lr))):
+        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
+    return jnp.asarray(lr, dtype)
+
+
+def _shuffle_key(shuffle, key):
+    """The key for ``shuffle=True``; a fixed unused key otherwise (one traced signature)."""
+    if not shuffle:
+        return jax.random.key(0)
+    if key is None:
+        raise ValueError("key must be a JAX PRNG key such as jax.random.key(0) when shuffle=True; got None")
+    return check_key(key)
+
+
+def train(x, y, lr=1.0, max_epochs=1000, pocket=False, key=None, shuffle=False, bias=True) -> TrainResult:
+    """Train a perceptron with Rosenblatt's rule until no sample is misclassified.
 
     Starting from ``w = 0, b = 0``, each epoch visits every sample once (in
     order, or in a fresh random order when ``shuffle=True``) and, when sample
@@ -196,6 +229,8 @@ def train(x, y, lr=1.0, max_epochs=1000, pocket=False, key=None, shuffle=False) 
     as :func:`jaxstat.datasets.fruit` would need millions of updates. The
     boundary is ``w . x + b = 0`` either way. Because the start is zero the
     learning rate only rescales ``(w, b)``; it is kept for the textbook form.
+    With ``bias=False`` the bias stays 0: a hyperplane through the origin,
+    the perceptron of Gardner's capacity and of teacher-student learning.
 
     Training stops after the first epoch with zero errors or after
     ``max_epochs``. The epoch loop is one compiled ``lax.while_loop`` around a
@@ -213,13 +248,14 @@ def train(x, y, lr=1.0, max_epochs=1000, pocket=False, key=None, shuffle=False) 
         the full training set, an extra ``O(P N)`` per sample.
       key: a PRNG key, required when ``shuffle=True``.
       shuffle: visit the samples in a new random order each epoch.
+      bias: learn a bias ``b``; ``False`` keeps ``b = 0``.
 
     Returns:
       A :class:`TrainResult` that unpacks as ``w, b, errors``; it also
       reports ``.converged`` (zero training errors reached: the data are
       strictly linearly separable, a certificate) and ``.n_epochs``. When
       ``converged`` is False nothing is proven: use
-      :func:`linearly_separable` to decide.
+      :func:`~jaxstat.perceptron.linearly_separable` to decide.
 
     >>> import jax.numpy as jnp
     >>> x = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -230,110 +266,15 @@ def train(x, y, lr=1.0, max_epochs=1000, pocket=False, key=None, shuffle=False) 
     >>> result = train(x, jnp.array([-1, 1, 1, -1]), max_epochs=50)   # XOR is not
     >>> bool(result.converged), int(result.n_epochs)
     (False, 50)
+    >>> float(train(x, y, bias=False).b)            # through the origin
+    0.0
     """
     x, y = _check_data(x, y)
     max_epochs = check_positive_int(max_epochs, "max_epochs")
-    if not isinstance(pocket, (bool, np.bool_)):
-        raise ValueError(f"pocket must be True or False; got {pocket!r}")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ValueError(f"shuffle must be True or False; got {shuffle!r}")
-    if shuffle:
-        if key is None:
-            raise ValueError("key must be a JAX PRNG key such as jax.random.key(0) when shuffle=True; got None")
-        check_key(key)
-    else:
-        key = jax.random.key(0)  # unused; keeps one traced signature
-    if jnp.ndim(lr) != 0:
-        raise ValueError(f"lr must be a scalar; got shape {jnp.shape(lr)}")
-    if is_concrete(lr) and not (float(lr) > 0 and math.isfinite(float(lr))):
-        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
-    lr = jnp.asarray(lr, x.dtype)
-    return _train_jit(x, y, lr, key, max_epochs=max_epochs, pocket=bool(pocket), shuffle=bool(shuffle))
-
-
-def linearly_separable(x, y, bias=True) -> bool:
-    """Decide exactly whether labels ``y`` are strictly linearly separable on ``x``.
-
-    Separable means some ``(w, b)`` has ``y_i (w . x_i + b) > 0`` for all ``i``
-    (``b = 0`` fixed when ``bias=False``: a hyperplane through the origin).
-    By rescaling this is the feasibility of the linear program
-    ``y_i (w . x_i + b) >= 1``, solved with ``scipy.optimize.linprog``
-    (HiGHS); a feasible answer is then re-checked in float64 on the data.
-    This, unlike "the perceptron did not converge in k epochs", is a
-    decision, not a guess.
-
-    SciPy is an optional dependency of jaxstat: this function imports it on
-    call and raises ImportError with ``pip install scipy`` when it is missing.
-    It runs on concrete NumPy data (not under ``jit``/``vmap``).
-
-    Args:
-      x: inputs, shape ``(P, N)``.
-      y: labels in {-1, +1}, shape ``(P,)``.
-      bias: allow a bias (affine separation); ``False``: through the origin.
-
-    >>> import numpy as np
-    >>> x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> linearly_separable(x, [-1, -1, -1, 1]), linearly_separable(x, [-1, 1, 1, -1])
-    (True, False)
-    """
-    try:
-        from scipy.optimize import linprog
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "jaxstat.perceptron.linearly_separable needs SciPy for its linear program; "
-            "install it with `pip install scipy`"
-        ) from err
-    x, y = _check_data(x, y)
-    if not is_concrete(x) or not is_concrete(y):
-        raise ValueError("x and y must be concrete arrays (linearly_separable does not run under jit/vmap)")
-    xs = np.asarray(x, dtype=np.float64)
-    ys = np.asarray(y, dtype=np.float64)
-    p, n = xs.shape
-    a = np.hstack([xs, np.ones((p, 1))]) if bias else xs
-    # Scale columns so the LP tolerances mean the same thing for grams and for ±1.
-    scale = np.max(np.abs(a), axis=0)
-    scale[scale == 0] = 1.0
-    a_scaled = a / scale
-    res = linprog(
-        c=np.zeros(a.shape[1]),
-        A_ub=-ys[:, None] * a_scaled,
-        b_ub=-np.ones(p),
-        bounds=[(None, None)] * a.shape[1],
-        method="highs",
-    )
-    if res.status == 2:
-        return False
-    if res.status != 0:
-        raise RuntimeError(f"linear program for separability did not finish: {res.message}")
-    margins = ys * (a_scaled @ res.x)
-    if not np.all(margins > 0):
-        raise RuntimeError(
-            f"linear program reported separable but its solution has min margin {margins.min():.3g}; "
-            "the data may be too badly scaled to decide"
-        )
-    return True
-
-
-def cover_probability(P, N, exact=False):
-    """Cover's probability that ``P`` points in general position in ``R^N``
-    with random labels are separable by a hyperplane through the origin.
-
-    .. math:: \\frac{C(P, N)}{2^P} = 2^{1-P} \\sum_{k=0}^{N-1} \\binom{P-1}{k},
-
-    computed in exact integer arithmetic (1 for ``P <= N``, 1/2 at ``P = 2N``).
-    A perceptron *with a bias* in ``N`` dimensions is a homogeneous one in
-    ``N + 1``: use ``cover_probability(P, N + 1)`` for it.
-
-    Args:
-      P: number of points, an integer >= 1.
-      N: dimension, an integer >= 1.
-      exact: return a :class:`fractions.Fraction` instead of a float.
-
-    >>> cover_probability(40, 20), cover_probability(3, 1, exact=True)
-    (0.5, Fraction(1, 4))
-    """
-    P = check_positive_int(P, "P")
-    N = check_positive_int(N, "N")
-    count = sum(math.comb(P - 1, k) for k in range(min(N, P)))
-    value = Fraction(2 * count, 2**P)
-    return value if exact else float(value)
+    pocket = _check_flag(pocket, "pocket")
+    shuffle = _check_flag(shuffle, "shuffle")
+    bias = _check_flag(bias, "bias")
+    key = _shuffle_key(shuffle, key)
+    lr = _check_lr(lr, x.dtype)
+    mask = jnp.ones(x.shape[:1], bool)
+    return _train_jit(x, y, mask, lr, key, max_epochs=max_epochs, pocket=pocket, shuffle=shuffle, bias=bias)
