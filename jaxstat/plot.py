@@ -172,3 +172,85 @@ def capacity_comparison(results: dict, alpha_c: float | None = None, title: str 
     if title:
         ax.set_title(title)
     return fig
+
+
+# --------------------------------------------------------------------------- #
+# perceptron
+# --------------------------------------------------------------------------- #
+def fruit_boundary(x, y, w, b, ax=None, title=None):
+    """Apples (+1) and oranges (-1) in the (weight, sweetness) plane with the line w1 x1 + w2 x2 + b = 0."""
+    plt = _plt()
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
+    x, y, w, b = np.asarray(x), np.asarray(y), np.asarray(w), float(b)
+    ax.scatter(*x[y == 1].T, s=14, c="tab:red", label="apple (+1)")
+    ax.scatter(*x[y == -1].T, s=14, c="tab:orange", marker="s", label="orange (-1)")
+    xs = np.linspace(x[:, 0].min(), x[:, 0].max(), 2)
+    if abs(w[1]) > 1e-12 * max(abs(w[0]), 1e-30):
+        ax.plot(xs, -(w[0] * xs + b) / w[1], "k-", lw=1.5, label=r"$w_1 x_1 + w_2 x_2 + b = 0$")
+    else:
+        ax.axvline(-b / w[0], color="k", lw=1.5, label=r"$w_1 x_1 + b = 0$")
+    ax.set_ylim(x[:, 1].min() - 0.5, x[:, 1].max() + 0.5)
+    ax.set_xlabel("weight (g)")
+    ax.set_ylabel("sweetness (1-10)")
+    ax.legend(fontsize=8, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def separability_curve(result, cover_curves: dict | None = None):
+    """Fraction of separable random dichotomies against alpha = P/N per N, with Cover's formula.
+
+    Args:
+      result: a :class:`jaxstat.perceptron.SeparabilityResult`.
+      cover_curves: optional ``{N: (alpha_grid, probability)}`` drawn as lines.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    for k, n in enumerate(result.n):
+        line = ax.errorbar(result.p[k] / n, result.fraction[k], yerr=result.stderr[k], fmt="o", ms=4, capsize=2,
+                           label=f"N = {n} (LP-decided)")
+        if cover_curves is not None and int(n) in cover_curves:
+            a, c = cover_curves[int(n)]
+            ax.plot(a, c, "-", lw=1, color=line[0].get_color())
+    ax.axvline(2.0, color="gray", ls="--", lw=1)
+    ax.text(2.0, 0.9, r" $\alpha_c = 2$", color="gray")
+    ax.set_xlabel(r"load $\alpha = P/N$")
+    ax.set_ylabel("probability of linear separability")
+    ax.set_title("Random ±1 patterns, random labels (lines: Cover's formula)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def generalization_curve(result, grid=None, gibbs=None, bayes=None):
+    """Teacher-student generalization error against alpha, with the Gibbs and Bayes replica curves."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    ax.errorbar(result.alpha, result.eps_mean, yerr=result.eps_stderr, fmt="o", ms=4, capsize=2,
+                label=f"perceptron student, N = {result.n}")
+    if grid is not None:
+        if gibbs is not None:
+            ax.plot(grid, gibbs, "k-", lw=1.2, label="Gibbs learning (replica theory)")
+        if bayes is not None:
+            ax.plot(grid, bayes, "k--", lw=1.2, label="Bayes-optimal (replica theory)")
+    ax.set_xlabel(r"examples per weight $\alpha = P/N$")
+    ax.set_ylabel(r"generalization error $\varepsilon = \arccos(R)/\pi$")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def weight_images(weights, image_shape, titles=None, suptitle=None):
+    """One image per weight vector (e.g. the ten one-vs-rest perceptrons on 8x8 digits)."""
+    plt = _plt()
+    w = np.asarray(weights)
+    fig, axes = plt.subplots(1, len(w), figsize=(1.3 * len(w), 1.7), constrained_layout=True, squeeze=False)
+    for k, ax in enumerate(axes[0]):
+        lim = np.abs(w[k]).max() or 1.0
+        ax.imshow(w[k].reshape(image_shape), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(str(titles[k]), fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig

@@ -9,7 +9,7 @@ import jaxstat
 def test_import_is_fast_and_does_not_import_matplotlib():
     code = (
         "import time, sys; t = time.perf_counter(); import jaxstat as js; "
-        "js.ising; js.mcmc; js.exact; js.stats; dt = time.perf_counter() - t; "
+        "js.ising; js.mcmc; js.exact; js.stats; js.hopfield; js.perceptron; js.datasets; dt = time.perf_counter() - t; "
         "print(dt); assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     # best of three: the first start of a fresh interpreter pays disk caches
@@ -33,6 +33,14 @@ def test_public_api_names():
     for name in ["susceptibility", "specific_heat", "binder_cumulant", "integrated_autocorrelation_time",
                  "binning_error", "blocking_error", "effective_sample_size"]:
         assert callable(getattr(js.stats, name))
+    for name in ["hebbian", "pseudo_inverse", "storkey", "retrieve", "overlap", "corrupt", "capacity",
+                 "retrieval_diagram", "classify", "mixture", "ags_overlap", "dense_capacity", "softmax_update"]:
+        assert callable(getattr(js.hopfield, name))
+    for name in ["train", "predict", "linearly_separable", "cover_probability", "separability_sweep",
+                 "teacher_student", "train_multiclass", "predict_multiclass"]:
+        assert callable(getattr(js.perceptron, name))
+    for name in ["fruit", "digits", "mnist"]:
+        assert callable(getattr(js.datasets, name))
     assert jaxstat.__version__
 
 
@@ -46,3 +54,15 @@ def test_cli_help_and_bad_section(tmp_path):
         assert err.code == 2
     else:  # pragma: no cover
         raise AssertionError("an unknown section must be rejected")
+
+
+def test_quick_tour_of_the_hopfield_and_perceptron_sections(tmp_path):
+    """The tour must keep running: the quick versions of the newer sections, figures and summary."""
+    from jaxstat.tour import run_tour
+
+    out = run_tour(tmp_path, sections=["hopfield", "perceptron"], quick=True)
+    summary = (out / "summary.md").read_text()
+    assert "## Hopfield networks" in summary and "## Perceptron" in summary
+    for name in ["hopfield_recall", "hopfield_capacity", "hopfield_diagram", "hopfield_dense", "perceptron_fruit",
+                 "perceptron_capacity", "perceptron_generalization", "perceptron_digits"]:
+        assert (out / f"{name}.png").stat().st_size > 1000, name
