@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -357,11 +359,17 @@ def separability_sweep(key, n, alphas, n_trials, bias=False, max_epochs=50) -> S
     certified = np.asarray(converged)
     separable = certified.copy()
     xs, ys = np.asarray(xs), np.asarray(ys)
-    for i, j, t in zip(*np.nonzero(~certified)):
+    undecided = list(zip(*np.nonzero(~certified)))
+
+    def decide(index):
+        i, j, t = index
         n_, p_ = sizes[i], p[i, j]
-        separable[i, j, t] = _lp_separable(
-            xs[i, j, t, :p_, :n_].astype(np.float64), ys[i, j, t, :p_].astype(np.float64), bias
-        )
+        return _lp_separable(xs[i, j, t, :p_, :n_].astype(np.float64), ys[i, j, t, :p_].astype(np.float64), bias)
+
+    # HiGHS releases the GIL while it solves: threads run the LPs on every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for index, answer in zip(undecided, pool.map(decide, undecided)):
+            separable[index] = answer
     extra = 1 if bias else 0
     cover = np.array([[cover_probability(int(pp), int(nn) + extra) for pp in row] for nn, row in zip(sizes, p)])
     return SeparabilityResult(sizes, alphas, p, separable, certified, cover)
