@@ -283,10 +283,21 @@ def capacity(
 
 @functools.partial(jax.jit, static_argnames=("sizes", "p_max", "n_trials", "rule", "max_flips", "dtype"))
 def _capacity_call(key, p_rows, flip, *, sizes, p_max, n_trials, rule, max_flips, dtype):
+    def make_trial(n, p_max):
+        return functools.partial(_fixed_point_trial, n=n, p_max=p_max, flip=flip, rule=rule,
+                                 max_flips=10 * n if max_flips is None else max_flips, dtype=dtype)
+
+    return _over_sizes_loads_trials(key, p_rows, sizes, p_max, n_trials, make_trial)
+
+
+def _over_sizes_loads_trials(key, p_rows, sizes, p_max, n_trials, make_trial):
+    """Run ``make_trial(n, p_max)(key, p)`` for every size, load and trial; per size an
+    ``(n_alpha, n_trials)`` pytree. The key layout (size index folded in, then a split per
+    load and trial) is shared by every capacity experiment: the same key gives the same
+    patterns and probes, so experiments can be compared trial by trial."""
     results = []
     for index, (n, ps) in enumerate(zip(sizes, p_rows)):
-        trial = functools.partial(_fixed_point_trial, n=n, p_max=p_max[index], flip=flip, rule=rule,
-                                  max_flips=10 * n if max_flips is None else max_flips, dtype=dtype)
+        trial = make_trial(n, p_max[index])
         keys = jax.random.split(jax.random.fold_in(key, index), (ps.shape[0], n_trials))
         flat_p = jnp.repeat(ps, n_trials)
         out = jax.lax.map(lambda a, t=trial: t(a[1], a[0]), (flat_p, keys.reshape(-1)),

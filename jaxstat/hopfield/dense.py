@@ -34,8 +34,8 @@ from jaxstat.hopfield.capacity import (
     CapacityResult,
     _check_fraction,
     _check_loads,
-    _batch_size,
     _check_sizes,
+    _over_sizes_loads_trials,
     _patterns,
     _probe,
 )
@@ -305,17 +305,12 @@ def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomia
 
 @functools.partial(jax.jit, static_argnames=("sizes", "p_max", "n_trials", "kind", "degree", "n_sweeps", "dtype"))
 def _dense_capacity_call(key, p_rows, flip, beta, *, sizes, p_max, n_trials, kind, degree, n_sweeps, dtype):
-    results = []
-    for index, (n, ps) in enumerate(zip(sizes, p_rows)):
-        trial = functools.partial(_capacity_trial, flip=flip, beta=beta, n=n, p_max=p_max[index], kind=kind,
-                                  degree=degree, n_sweeps=n_sweeps, dtype=dtype)
-        # the key layout of capacity(): same key, same patterns and probes
-        keys = jax.random.split(jax.random.fold_in(key, index), (ps.shape[0], n_trials))
-        flat_p = jnp.repeat(ps, n_trials)
-        out = jax.lax.map(lambda a, t=trial: t(a[1], a[0]), (flat_p, keys.reshape(-1)),
-                          batch_size=_batch_size(flat_p.shape[0]))
-        results.append(jax.tree.map(lambda x: x.reshape(ps.shape[0], n_trials), out))
-    return results
+    def make_trial(n, p_max):
+        return functools.partial(_capacity_trial, flip=flip, beta=beta, n=n, p_max=p_max, kind=kind,
+                                 degree=degree, n_sweeps=n_sweeps, dtype=dtype)
+
+    # capacity()'s key layout: the same key gives the same patterns and probes
+    return _over_sizes_loads_trials(key, p_rows, sizes, p_max, n_trials, make_trial)
 
 
 def _capacity_trial(key, p, *, flip, beta, n, p_max, kind, degree, n_sweeps, dtype):
