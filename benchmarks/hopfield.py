@@ -30,8 +30,6 @@ linearly (said in the output).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
@@ -39,6 +37,7 @@ import jax
 import numpy as np
 
 import jaxstat as js
+from _common import machine
 
 
 # --------------------------------------------------------------------------- #
@@ -224,17 +223,6 @@ def bench_separability(repeats, sizes=(20, 40, 80), n_loads=15, n_trials=100, ma
     return t_jax, t_stage, t_np, t_np_perc, t_lp
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores; JAX {jax.__version__} on {jax.devices()[0].platform.upper()}; "
-            f"NumPy {np.__version__}; Python {platform.python_version()}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sweep (a smoke run)")
@@ -242,7 +230,7 @@ def main():
     parser.add_argument("--numpy-trials", type=int, default=None,
                         help="trials per load for the NumPy baselines (time scaled to the full count)")
     args = parser.parse_args()
-    print(machine())
+    print(machine(f"NumPy {np.__version__}"))
     n, n_loads, n_trials = (200, 5, 10) if args.quick else (1000, 20, 50)
     bench_capacity(n, n_loads, n_trials, args.repeats, args.numpy_trials or n_trials)
     if args.quick:

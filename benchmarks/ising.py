@@ -20,8 +20,6 @@ updates (N per sweep), the usual unit.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
@@ -29,6 +27,7 @@ import jax
 import numpy as np
 
 import jaxstat as js
+from _common import machine
 
 try:
     import numba
@@ -169,28 +168,13 @@ def bench_progress_overhead(L, n_sweeps, repeats, beta=0.44):
     return statistics.median(times[False]), statistics.median(times[True])
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    dev = jax.devices()[0]
-    return (f"{cpu}, {os.cpu_count()} cores; JAX {jax.__version__} on {dev.platform} ({dev.device_kind}); "
-            f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads)")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer sweeps (a smoke run)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="*", default=[256, 1024, 4096])
     args = parser.parse_args()
-    print(machine())
+    print(machine(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads)"))
     print()
     print("| workload | jaxstat flips/ns | numba loop flips/ns | ratio | numba prange flips/ns | ratio |")
     print("|---|---|---|---|---|---|")
