@@ -1,0 +1,102 @@
+r"""Boltzmann machines: restricted Boltzmann machines, their partition functions and metrics.
+
+- :mod:`~jaxstat.boltzmann.rbm`: the :class:`RBM` parameters (Bernoulli–
+  Bernoulli, or Gaussian–Bernoulli when ``sigma`` is set), :func:`rbm`,
+  :func:`base_rate_bias`, :func:`energy`, :func:`free_energy`, the
+  conditionals :func:`hidden_probs`, :func:`visible_probs`,
+  :func:`visible_mean`, and block Gibbs sampling (:func:`sample_hidden`,
+  :func:`sample_visible`, :func:`gibbs_step`, :func:`gibbs_chain`).
+- :mod:`~jaxstat.boltzmann.partition`: :func:`exact_log_z` (enumerating
+  the smaller layer), :func:`ais_log_z` (annealed importance sampling with
+  an error bar), :func:`log_likelihood`.
+- :mod:`~jaxstat.boltzmann.metrics`: :func:`pseudo_log_likelihood`,
+  :func:`reconstruction_error`.
+- :mod:`~jaxstat.boltzmann.train`: CD-k and persistent CD training with
+  optax, whole epochs in one compiled scan.
+- :mod:`~jaxstat.boltzmann.machine`: the fully connected machine
+  (:func:`bm`, :func:`bm_energy`, :func:`unit_probs`, :func:`to_ising`,
+  :func:`exact_statistics`, :func:`ahs_gradient`);
+  :mod:`~jaxstat.boltzmann.learning`: :func:`sampled_statistics` with the
+  foundation's samplers and the Ackley–Hinton–Sejnowski rule :func:`learn`.
+
+>>> import jax, jaxstat as js
+>>> params = js.boltzmann.rbm(jax.random.key(0), 8, 6, scale=0.5)
+>>> log_z = js.boltzmann.exact_log_z(params)
+>>> estimate, stderr = js.boltzmann.ais_log_z(jax.random.key(1), params, n_runs=200, n_betas=300)
+>>> bool(abs(estimate - log_z) < 4 * stderr)
+True
+"""
+
+from jaxstat.boltzmann.learning import LearnResult, SampledStatistics, learn, sampled_statistics
+from jaxstat.boltzmann.machine import (
+    BoltzmannMachine,
+    ExactStatistics,
+    ahs_gradient,
+    bm,
+    bm_energy,
+    bm_from_weights,
+    conditional,
+    exact_statistics,
+    to_ising,
+    unit_probs,
+)
+from jaxstat.boltzmann.metrics import pseudo_log_likelihood, reconstruction_error
+from jaxstat.boltzmann.partition import (
+    MAX_EXACT_UNITS,
+    AISResult,
+    ais_log_weights,
+    ais_log_z,
+    exact_log_z,
+    log_likelihood,
+)
+from jaxstat.boltzmann.rbm import (
+    RBM,
+    base_rate_bias,
+    energy,
+    free_energy,
+    gibbs_chain,
+    gibbs_step,
+    hidden_probs,
+    rbm,
+    sample_hidden,
+    sample_visible,
+    visible_mean,
+    visible_probs,
+)
+
+__all__ = [
+    "BoltzmannMachine",
+    "ExactStatistics",
+    "LearnResult",
+    "SampledStatistics",
+    "ahs_gradient",
+    "bm",
+    "bm_energy",
+    "bm_from_weights",
+    "conditional",
+    "exact_statistics",
+    "learn",
+    "sampled_statistics",
+    "to_ising",
+    "unit_probs",
+    "MAX_EXACT_UNITS",
+    "RBM",
+    "AISResult",
+    "ais_log_weights",
+    "ais_log_z",
+    "base_rate_bias",
+    "energy",
+    "exact_log_z",
+    "free_energy",
+    "gibbs_chain",
+    "gibbs_step",
+    "hidden_probs",
+    "log_likelihood",
+    "pseudo_log_likelihood",
+    "rbm",
+    "reconstruction_error",
+    "sample_hidden",
+    "sample_visible",
+    "visible_mean",
+    "visible_probs",
+]
