@@ -254,3 +254,38 @@ def weight_images(weights, image_shape, titles=None, suptitle=None):
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
+
+
+def rbm_likelihood(ais: dict, exact: dict | None = None):
+    """Average test log-likelihood against epoch: ``{label: rows}`` with rows ``(epoch, ll, stderr, exact)``;
+    ``exact`` curves take the fourth column."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    for label, rows in ais.items():
+        r = np.asarray(rows, dtype=float)
+        ax.errorbar(r[:, 0], r[:, 1], yerr=r[:, 2], marker="o", ms=4, capsize=2, lw=1, label=label)
+    for label, rows in (exact or {}).items():
+        r = np.asarray(rows, dtype=float)
+        ax.plot(r[:, 0], r[:, 3], "k--", marker="x", lw=1, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("average test log-likelihood (nats per image)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def image_grid(images, image_shape, n_cols: int = 10, suptitle=None, cmap="gray_r", vmin=0.0, vmax=1.0):
+    """Images (rows of ``images``, each reshaped to ``image_shape``) on a grid of ``n_cols`` columns."""
+    plt = _plt()
+    images = np.asarray(images)
+    n_rows = -(-len(images) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols, 1.2 * n_rows), constrained_layout=True,
+                             squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k < len(images):
+            ax.imshow(images[k].reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_frame_on(k < len(images))
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

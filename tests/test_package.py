@@ -9,7 +9,7 @@ import jaxstat
 def test_import_is_fast_and_does_not_import_matplotlib():
     code = (
         "import time, sys; t = time.perf_counter(); import jaxstat as js; "
-        "js.ising; js.mcmc; js.exact; js.stats; js.hopfield; js.perceptron; js.datasets; dt = time.perf_counter() - t; "
+        "js.ising; js.mcmc; js.exact; js.stats; js.hopfield; js.perceptron; js.datasets; js.boltzmann; dt = time.perf_counter() - t; "
         "print(dt); assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     # best of three: the first start of a fresh interpreter pays disk caches
@@ -41,6 +41,9 @@ def test_public_api_names():
         assert callable(getattr(js.perceptron, name))
     for name in ["fruit", "digits", "mnist"]:
         assert callable(getattr(js.datasets, name))
+    for name in ["rbm", "energy", "free_energy", "exact_log_z", "ais_log_z", "fit", "log_likelihood",
+                 "pseudo_log_likelihood", "bm", "to_ising", "learn"]:
+        assert callable(getattr(js.boltzmann, name))
     assert jaxstat.__version__
 
 
@@ -56,13 +59,15 @@ def test_cli_help_and_bad_section(tmp_path):
         raise AssertionError("an unknown section must be rejected")
 
 
-def test_quick_tour_of_the_hopfield_and_perceptron_sections(tmp_path):
+def test_quick_tour_of_the_hopfield_perceptron_and_boltzmann_sections(tmp_path):
     """The tour must keep running: the quick versions of the newer sections, figures and summary."""
     from jaxstat.tour import run_tour
 
-    out = run_tour(tmp_path, sections=["hopfield", "perceptron"], quick=True)
+    out = run_tour(tmp_path, sections=["hopfield", "perceptron", "boltzmann"], quick=True)
     summary = (out / "summary.md").read_text()
     assert "## Hopfield networks" in summary and "## Perceptron" in summary
+    assert "## Restricted Boltzmann machines" in summary
     for name in ["hopfield_recall", "hopfield_capacity", "hopfield_diagram", "hopfield_dense", "perceptron_fruit",
-                 "perceptron_capacity", "perceptron_generalization", "perceptron_digits"]:
+                 "perceptron_capacity", "perceptron_generalization", "perceptron_digits", "rbm_filters",
+                 "rbm_samples", "rbm_likelihood"]:
         assert (out / f"{name}.png").stat().st_size > 1000, name

@@ -27,7 +27,12 @@ r"""Boltzmann machines: restricted Boltzmann machines, their partition functions
 True
 """
 
-from jaxstat.boltzmann.learning import LearnResult, SampledStatistics, learn, sampled_statistics
+from jaxstat.boltzmann.learning import (
+    LearnResult,
+    SampledStatistics,
+    learn,
+    sampled_statistics,
+)
 from jaxstat.boltzmann.machine import (
     BoltzmannMachine,
     ExactStatistics,
@@ -63,8 +68,20 @@ from jaxstat.boltzmann.rbm import (
     visible_mean,
     visible_probs,
 )
+from jaxstat.boltzmann.train import (
+    FitResult,
+    cd_gradient,
+    contrastive_loss,
+    default_optimizer,
+    fit,
+)
 
 __all__ = [
+    "FitResult",
+    "cd_gradient",
+    "contrastive_loss",
+    "default_optimizer",
+    "fit",
     "BoltzmannMachine",
     "ExactStatistics",
     "LearnResult",

@@ -15,6 +15,7 @@ from typing import Callable
 import jax
 
 from jaxstat.tour._common import stage
+from jaxstat.tour.boltzmann import boltzmann_section
 from jaxstat.tour.hopfield import hopfield_section
 from jaxstat.tour.ising import ising_section
 from jaxstat.tour.perceptron import perceptron_section
@@ -23,6 +24,7 @@ SECTIONS: dict[str, Callable] = {
     "ising": ising_section,
     "hopfield": hopfield_section,
     "perceptron": perceptron_section,
+    "boltzmann": boltzmann_section,
 }
 
 
