@@ -14,7 +14,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("ising", "mcmc", "exact", "stats", "hopfield", "perceptron", "boltzmann", "datasets", "plot", "cli", "tour")
+_SUBMODULES = ("ising", "mcmc", "exact", "stats", "hopfield", "perceptron", "boltzmann", "datasets", "nets", "landscape", "plot", "cli", "tour")
 
 __all__ = list(_SUBMODULES) + ["__version__"]
 

@@ -1,0 +1,273 @@
+"""1-D and 2-D slices of a loss landscape, interpolation and mode connectivity.
+
+``line`` evaluates ``L(θ + α d)`` on a grid of ``α``, ``plane`` evaluates
+``L(θ + α d1 + β d2)`` on a grid of ``(α, β)``. The grid points are evaluated by
+``jax.vmap`` in chunks of ``chunk_size`` points, one chunk after another
+(``lax.map``), so peak memory is that of ``chunk_size`` simultaneous loss
+evaluations whatever the grid size; ``chunk_size=None`` vmaps the whole grid
+at once (fastest when it fits).
+
+``interpolate`` is the line through two solutions, ``(1 - α) θ_a + α θ_b``
+(Goodfellow, Vinyals and Saxe 2015). ``bezier_curve`` trains the control point
+``c`` of the quadratic Bézier curve
+
+    φ(t) = (1 - t)² θ_a + 2 t (1 - t) c + t² θ_b,      t ∈ [0, 1],
+
+to minimise ``E_{t ~ U(0,1)} L(φ(t))`` (Garipov et al. 2018, "Loss surfaces,
+mode connectivity, and fast ensembling of DNNs"); ``curve_loss`` then compares
+the loss along the curve with the loss along the straight segment.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxstat._validate import as_float_array, check_key, check_positive_int
+from jaxstat.landscape._checks import check_like, check_loss, check_params
+
+__all__ = ["line", "plane", "interpolate", "bezier_curve", "BezierCurve", "curve_loss", "CurveLoss", "bezier_point"]
+
+
+def _check_grid(values, name):
+    arr = as_float_array(values, name)
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of coordinates; got shape {arr.shape}")
+    return arr
+
+
+def _jit_loss(loss):
+    # The centre check evaluates the loss once; compiled, that costs one XLA
+    # program rather than an eager op-by-op pass, and inlines into the grid's jit.
+    return jax.jit(loss) if callable(loss) else loss
+
+
+def _check_chunk(chunk_size):
+    return None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
+
+
+def _shift(params, coeffs, dirs):
+    # θ + Σ_k c_k d_k, computed in each parameter's own dtype.
+    def leaf(p, *ds):
+        out = p
+        for c, d in zip(coeffs, ds):
+            out = out + c.astype(p.dtype) * d
+        return out
+
+    return jax.tree.map(leaf, params, *dirs)
+
+
+def _evaluate(fn, points, chunk_size):
+    """``fn`` at each row of ``points`` (shape ``(m, k)``): vmapped, in sequential chunks."""
+    m = points.shape[0]
+    if chunk_size is None or chunk_size >= m:
+        return jax.vmap(fn)(points)
+    n_chunks = math.ceil(m / chunk_size)
+    # Pad with copies of the first point (a valid point, so no NaN leaks in) and drop them after.
+    padded = jnp.concatenate([points, jnp.broadcast_to(points[:1], (n_chunks * chunk_size - m, points.shape[1]))])
+    out = jax.lax.map(jax.vmap(fn), padded.reshape(n_chunks, chunk_size, -1))
+    return out.reshape(-1)[:m]
+
+
+def line(loss, params, direction, alphas, chunk_size=None):
+    """The loss along a line: ``out[i] = loss(params + alphas[i] * direction)``.
+
+    Args:
+      loss: ``loss(params) -> scalar``, finite at ``params``.
+      params: a pytree of float arrays (the centre).
+      direction: a pytree shaped like ``params`` (e.g. ``random_direction``).
+      alphas: 1-D array of step sizes.
+      chunk_size: None (vmap every point at once) or how many points to vmap per chunk.
+
+    Returns:
+      Array of shape ``(len(alphas),)`` in the loss's dtype.
+
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p: 0.5 * jnp.sum(p["x"] ** 2)
+    >>> line(loss, {"x": jnp.ones(2)}, {"x": jnp.ones(2)}, jnp.array([-1.0, 0.0, 1.0])).tolist()
+    [0.0, 1.0, 4.0]
+    """
+    check_params(params)
+    loss = _jit_loss(loss)
+    check_loss(loss, params)
+    direction = check_like(direction, params, "direction")
+    alphas = _check_grid(alphas, "alphas")
+    chunk_size = _check_chunk(chunk_size)
+
+    @jax.jit
+    def run(p, d, a):
+        return _evaluate(lambda c: loss(_shift(p, c, (d,))), a[:, None], chunk_size)
+
+    return run(params, direction, alphas)
+
+
+def plane(loss, params, d1, d2, alphas, betas, chunk_size=None):
+    """The loss on a plane: ``out[i, j] = loss(params + alphas[i] * d1 + betas[j] * d2)``.
+
+    The ``len(alphas) * len(betas)`` points are vmapped ``chunk_size`` at a
+    time (all at once when None), so memory is bounded by one chunk.
+
+    Args:
+      loss: ``loss(params) -> scalar``, finite at ``params``.
+      params: a pytree of float arrays (the centre).
+      d1, d2: pytrees shaped like ``params``.
+      alphas, betas: 1-D coordinate grids along ``d1`` and ``d2``.
+      chunk_size: None or a positive int, points per vmapped chunk.
+
+    Returns:
+      Array of shape ``(len(alphas), len(betas))``.
+
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p: jnp.sum(p["x"] ** 2)
+    >>> e1, e2 = {"x": jnp.array([1.0, 0.0])}, {"x": jnp.array([0.0, 1.0])}
+    >>> plane(loss, {"x": jnp.zeros(2)}, e1, e2, jnp.array([0.0, 1.0]), jnp.array([0.0, 2.0, 3.0])).tolist()
+    [[0.0, 4.0, 9.0], [1.0, 5.0, 10.0]]
+    """
+    check_params(params)
+    loss = _jit_loss(loss)
+    check_loss(loss, params)
+    d1 = check_like(d1, params, "d1")
+    d2 = check_like(d2, params, "d2")
+    alphas = _check_grid(alphas, "alphas")
+    betas = _check_grid(betas, "betas")
+    chunk_size = _check_chunk(chunk_size)
+    na, nb = alphas.shape[0], betas.shape[0]
+
+    @jax.jit
+    def run(p, u, v, a, b):
+        ga, gb = jnp.meshgrid(a, b, indexing="ij")
+        pts = jnp.stack([ga.ravel(), gb.ravel()], axis=1)
+        vals = _evaluate(lambda c: loss(_shift(p, (c[0], c[1]), (u, v))), pts, chunk_size)
+        return vals.reshape(na, nb)
+
+    return run(params, d1, d2, alphas, betas)
+
+
+def interpolate(loss, params_a, params_b, alphas, chunk_size=None):
+    """The loss on the line through two solutions: ``loss((1 - α) θ_a + α θ_b)`` for each α.
+
+    ``alphas = 0`` and ``1`` give ``loss(params_a)`` and ``loss(params_b)``;
+    values outside [0, 1] extrapolate.
+
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p: jnp.sum((p ** 2 - 1) ** 2)
+    >>> interpolate(loss, jnp.array([-1.0]), jnp.array([1.0]), jnp.array([0.0, 0.5, 1.0])).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    check_params(params_b, "params_b")
+    params_b = check_like(params_b, params_a, "params_b", "params_a")
+    check_params(params_a, "params_a")
+    check_loss(loss, params_b)
+    diff = jax.tree.map(lambda b, a: b - a, params_b, params_a)
+    return line(loss, params_a, diff, alphas, chunk_size)
+
+
+def bezier_point(params_a, params_b, control, t):
+    """``φ(t) = (1 - t)² θ_a + 2 t (1 - t) c + t² θ_b`` leafwise."""
+    return jax.tree.map(
+        lambda a, b, c: ((1 - t) ** 2 * a + 2 * t * (1 - t) * c + t**2 * b).astype(a.dtype),
+        params_a, params_b, control,
+    )
+
+
+class BezierCurve(NamedTuple):
+    """What ``bezier_curve`` returns: the trained control point (a pytree like
+    the parameters) and the ``(n_steps,)`` history of the sampled mean loss."""
+
+    control: object
+    losses: jax.Array
+
+
+def bezier_curve(key, loss, params_a, params_b, optimizer=None, n_steps=500, n_samples=8, control=None):
+    """Train the control point of a quadratic Bézier curve between two minima.
+
+    Minimises ``(1/S) Σ_s loss(φ(t_s))`` with fresh ``t_s ~ U(0, 1)`` at every
+    step (``S = n_samples``), a stochastic estimate of the mean loss along the
+    curve, by ``n_steps`` optax updates of ``c`` (one compiled ``lax.scan``).
+    The control point starts at the midpoint ``(θ_a + θ_b)/2`` (the straight
+    line) unless ``control`` is given.
+
+    Args:
+      key: PRNG key for the ``t`` samples.
+      loss: ``loss(params) -> scalar``.
+      params_a, params_b: the two end points (pytrees of one structure).
+      optimizer: an optax optimizer (default ``optax.adam(1e-2)``).
+      n_steps, n_samples: positive ints.
+      control: optional initial control point.
+
+    >>> import jax, jax.numpy as jnp
+    >>> loss = lambda p: (jnp.sum(p ** 2) - 1.0) ** 2          # minima on the unit circle
+    >>> a, b = jnp.array([1.0, 0.0]), jnp.array([-1.0, 0.0])
+    >>> r = bezier_curve(jax.random.key(0), loss, a, b, n_steps=300, control=jnp.array([0.0, 0.5]))
+    >>> c = curve_loss(loss, a, b, r.control, jnp.linspace(0, 1, 11))
+    >>> bool(c.curve.max() < 0.2 * c.line.max())
+    True
+    """
+    check_key(key)
+    check_params(params_a, "params_a")
+    params_b = check_like(params_b, params_a, "params_b", "params_a")
+    check_loss(loss, params_a)
+    check_loss(loss, params_b)
+    if control is None:
+        control = jax.tree.map(lambda a, b: (a + b) / 2, params_a, params_b)
+    else:
+        control = check_like(control, params_a, "control", "params_a")
+    optimizer = optax.adam(1e-2) if optimizer is None else optimizer
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise ValueError(f"optimizer must be an optax GradientTransformation; got {type(optimizer).__name__}")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    dtype = jnp.result_type(jax.tree.leaves(params_a)[0])
+
+    def objective(c, ts):
+        return jnp.mean(jax.vmap(lambda t: loss(bezier_point(params_a, params_b, c, t)))(ts))
+
+    def step(carry, k):
+        c, s = carry
+        ts = jax.random.uniform(k, (n_samples,), dtype)
+        value, grads = jax.value_and_grad(objective)(c, ts)
+        updates, s = optimizer.update(grads, s, c)
+        return (optax.apply_updates(c, updates), s), value
+
+    @jax.jit
+    def run(c, keys):
+        (c, _), history = jax.lax.scan(step, (c, optimizer.init(c)), keys)
+        return c, history
+
+    c, history = run(control, jax.random.split(key, n_steps))
+    return BezierCurve(c, history)
+
+
+class CurveLoss(NamedTuple):
+    """The loss along ``ts`` on the Bézier curve and on the straight segment, each ``(len(ts),)``."""
+
+    t: jax.Array
+    curve: jax.Array
+    line: jax.Array
+
+
+def curve_loss(loss, params_a, params_b, control, ts, chunk_size=None) -> CurveLoss:
+    """``loss(φ(t))`` on the Bézier curve and ``loss((1 - t) θ_a + t θ_b)`` on the segment, for each ``t``.
+
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p: jnp.sum(p ** 2)
+    >>> r = curve_loss(loss, jnp.array([1.0]), jnp.array([-1.0]), jnp.array([1.0]), jnp.array([0.0, 0.5, 1.0]))
+    >>> r.curve.tolist(), r.line.tolist()
+    ([1.0, 0.25, 1.0], [1.0, 0.0, 1.0])
+    """
+    check_params(params_a, "params_a")
+    params_b = check_like(params_b, params_a, "params_b", "params_a")
+    control = check_like(control, params_a, "control", "params_a")
+    check_loss(loss, params_a)
+    ts = _check_grid(ts, "ts")
+    chunk_size = _check_chunk(chunk_size)
+
+    @jax.jit
+    def run(a, b, c, t):
+        return _evaluate(lambda s: loss(bezier_point(a, b, c, s[0])), t[:, None], chunk_size)
+
+    return CurveLoss(ts, run(params_a, params_b, control, ts), interpolate(loss, params_a, params_b, ts, chunk_size))

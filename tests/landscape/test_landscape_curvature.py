@@ -1,0 +1,174 @@
+"""hvp, dense Hessian and Lanczos eigenpairs against exact answers.
+
+The quadratic L(x) = 1/2 x^T A x + c^T x over a nested pytree has Hessian A
+everywhere, with a spectrum of both signs chosen here, so every answer is
+known exactly. The MLP checks Lanczos against eigh of its dense Hessian.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+import jaxstat as js
+
+# Distinct eigenvalues of both signs, with gaps so that the extreme pairs are
+# well conditioned (eigenvector error ~ residual / gap).
+SPECTRUM = np.array([-3.0, -2.1, -1.3, -0.7, -0.2, 0.1, 0.35, 0.6, 0.9, 1.2, 1.5, 1.8,
+                     2.1, 2.4, 2.7, 3.1, 3.6, 4.2, 5.0, 6.1, 7.5])
+
+
+def nested_params(dtype=jnp.float64, seed=0):
+    """{"a": (3, 4), "b": [(5,), (2, 2)]}: 21 parameters at a random point."""
+    rng = np.random.default_rng(seed)
+    return {
+        "a": jnp.asarray(rng.normal(size=(3, 4)), dtype),
+        "b": [jnp.asarray(rng.normal(size=(5,)), dtype), jnp.asarray(rng.normal(size=(2, 2)), dtype)],
+    }
+
+
+def quadratic_problem(spectrum=SPECTRUM, dtype=jnp.float64, seed=1):
+    """(loss, params, A, U) with A = U diag(spectrum) U^T dense in every basis.
+
+    A random rotation matters: for a diagonal A Rademacher probes would give
+    the exact trace with zero variance, and the error bars would be untested.
+    """
+    params = nested_params(dtype)
+    n = ravel_pytree(params)[0].size
+    assert n == len(spectrum)
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    A = (U * spectrum) @ U.T
+    A = 0.5 * (A + A.T)
+    c = rng.normal(size=n)
+    A_j, c_j = jnp.asarray(A, dtype), jnp.asarray(c, dtype)
+
+    def loss(p):
+        x = ravel_pytree(p)[0]
+        return 0.5 * x @ (A_j @ x) + c_j @ x
+
+    return loss, params, A, U
+
+
+def mlp_problem(dtype=jnp.float64, seed=0):
+    """A 4-12-8-3 tanh MLP (191 parameters) with cross-entropy on random data."""
+    rng = np.random.default_rng(seed)
+    sizes = [4, 12, 8, 3]
+    params = {}
+    for i, (m, k) in enumerate(zip(sizes[:-1], sizes[1:])):
+        params[f"W{i}"] = jnp.asarray(rng.normal(size=(m, k)) / np.sqrt(m), dtype)
+        params[f"b{i}"] = jnp.asarray(0.1 * rng.normal(size=(k,)), dtype)
+    x = jnp.asarray(rng.normal(size=(40, 4)), dtype)
+    y = jnp.asarray(rng.integers(0, 3, size=40))
+
+    def loss(p):
+        h = x
+        for i in range(len(sizes) - 1):
+            h = h @ p[f"W{i}"] + p[f"b{i}"]
+            if i < len(sizes) - 2:
+                h = jnp.tanh(h)
+        logp = jax.nn.log_softmax(h)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    return loss, params
+
+
+def test_hvp_equals_A_v_on_nested_pytree():
+    with jax.enable_x64(True):
+        loss, params, A, _ = quadratic_problem()
+        v = nested_params(seed=5)
+        out = js.landscape.hvp(loss, params, v)
+        assert jax.tree_util.tree_structure(out) == jax.tree_util.tree_structure(params)
+        flat_v, unravel = ravel_pytree(v)
+        np.testing.assert_allclose(ravel_pytree(out)[0], A @ np.asarray(flat_v), rtol=1e-12, atol=1e-12)
+
+
+def test_hvp_keeps_float32():
+    loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
+    out = js.landscape.hvp(loss, params, nested_params(jnp.float32, seed=5))
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(out))
+
+
+def test_dense_hessian_is_A():
+    with jax.enable_x64(True):
+        loss, params, A, _ = quadratic_problem()
+        np.testing.assert_allclose(js.landscape.hessian(loss, params), A, atol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["largest", "smallest", "both"])
+def test_hessian_eigs_quadratic_extreme_pairs(which):
+    with jax.enable_x64(True):
+        loss, params, A, U = quadratic_problem()
+        k = 3
+        r = js.landscape.hessian_eigs(loss, params, k, which, key=jax.random.key(0))
+        top = np.arange(len(SPECTRUM) - 1, len(SPECTRUM) - 1 - k, -1)
+        bottom = np.arange(k)
+        idx = {"largest": top, "smallest": bottom, "both": np.concatenate([top, bottom])}[which]
+        np.testing.assert_allclose(r.eigenvalues, SPECTRUM[idx], rtol=1e-4)
+        vecs = jax.vmap(lambda t: ravel_pytree(t)[0])(r.eigenvectors)
+        assert vecs.shape == (len(idx), len(SPECTRUM))
+        overlaps = np.abs(np.sum(np.asarray(vecs) * U[:, idx].T, axis=1))
+        np.testing.assert_allclose(overlaps, 1.0, atol=1e-6)
+        assert np.all(np.asarray(r.residuals) < 1e-6)
+        # the eigenvectors come back shaped like the parameters, leading axis m
+        assert r.eigenvectors["b"][1].shape == (len(idx), 2, 2)
+
+
+def test_hessian_eigs_mlp_against_dense_eigh():
+    with jax.enable_x64(True):
+        loss, params = mlp_problem()
+        H = np.asarray(js.landscape.hessian(loss, params))
+        exact = np.linalg.eigvalsh(H)
+        k = 3
+        r = js.landscape.hessian_eigs(loss, params, k, "both", key=jax.random.key(1))  # default n_iter = 64 < n = 191
+        expected = np.concatenate([exact[::-1][:k], exact[:k]])
+        # the bottom of an MLP spectrum is small and crowded: compare on the
+        # scale of the spectrum as well as relatively
+        scale = np.max(np.abs(exact))
+        assert np.all(np.abs(np.asarray(r.eigenvalues) - expected) <= 1e-4 * np.maximum(np.abs(expected), 1e-2 * scale))
+        # the residual bounds the distance to the nearest exact eigenvalue
+        dist = np.min(np.abs(np.asarray(r.eigenvalues)[:, None] - exact[None, :]), axis=1)
+        assert np.all(dist <= np.asarray(r.residuals) + 1e-10)
+
+
+def test_hessian_eigs_float32_top_pair():
+    loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
+    r = js.landscape.hessian_eigs(loss, params, 1, key=jax.random.key(0))
+    assert r.eigenvalues.dtype == jnp.float32
+    np.testing.assert_allclose(r.eigenvalues, SPECTRUM[-1:], rtol=1e-4)
+
+
+# --- bad input -------------------------------------------------------------
+
+
+def test_hvp_rejects_direction_with_other_structure_or_shape():
+    loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
+    with pytest.raises(ValueError, match="v must have the pytree structure of params"):
+        js.landscape.hvp(loss, params, {"a": params["a"], "b": params["b"][0]})
+    bad = {"a": jnp.zeros((4, 3)), "b": params["b"]}
+    with pytest.raises(ValueError, match=r"v\['a'\] must have the shape of params\['a'\], \(3, 4\); got \(4, 3\)"):
+        js.landscape.hvp(loss, params, bad)
+
+
+def test_hessian_eigs_rejects_k_too_large():
+    loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
+    with pytest.raises(ValueError, match="k must satisfy k <= the number of parameters 21; got k=22"):
+        js.landscape.hessian_eigs(loss, params, 22, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"k must satisfy 2k .* <= the number of parameters 21; got k=11"):
+        js.landscape.hessian_eigs(loss, params, 11, "both", key=jax.random.key(0))
+    with pytest.raises(ValueError, match="n_iter must satisfy"):
+        js.landscape.hessian_eigs(loss, params, 2, key=jax.random.key(0), n_iter=30)
+    with pytest.raises(ValueError, match="which must be one of"):
+        js.landscape.hessian_eigs(loss, params, 2, "top", key=jax.random.key(0))
+
+
+def test_loss_must_be_a_finite_scalar_at_the_centre():
+    _, params, _, _ = quadratic_problem(dtype=jnp.float32)
+    v = nested_params(jnp.float32, seed=3)
+    with pytest.raises(ValueError, match=r"loss\(params\) must return a scalar; got shape \(3, 4\)"):
+        js.landscape.hvp(lambda p: p["a"] ** 2, params, v)
+    with pytest.raises(ValueError, match=r"loss\(params\) must be finite at the centre params; got nan"):
+        js.landscape.hessian_eigs(lambda p: jnp.sum(p["a"]) * jnp.nan, params, 1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="params must hold float32 or float64"):
+        js.landscape.hvp(lambda p: jnp.sum(p["a"]), {"a": jnp.arange(3)}, {"a": jnp.arange(3)})
