@@ -289,3 +289,126 @@ def image_grid(images, image_shape, n_cols: int = 10, suptitle=None, cmap="gray_
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+# --------------------------------------------------------------------------- #
+# loss landscapes
+# --------------------------------------------------------------------------- #
+def _fig_ax(ax, figsize, **kw):
+    plt = _plt()
+    if ax is not None:
+        return ax.figure, ax
+    fig = plt.figure(figsize=figsize, constrained_layout=True)
+    return fig, fig.add_subplot(**kw)
+
+
+def landscape_line(alphas, curves: dict, ax=None, xlabel=r"step $\alpha$", ylabel="loss", title=None):
+    """1D slices: ``{label: values}`` against ``alphas`` (e.g. ``landscape.line`` along several directions)."""
+    fig, ax = _fig_ax(ax, (5.5, 4))
+    for label, values in curves.items():
+        ax.plot(np.asarray(alphas), np.asarray(values), lw=1.5, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def landscape_contour(alphas, betas, values, ax=None, center=None, levels=21, xlabel=r"$\alpha$", ylabel=r"$\beta$",
+                      title=None, colorbar=True):
+    """A 2D slice ``values[i, j] = L(θ + alphas[i] d1 + betas[j] d2)`` as filled contours.
+
+    With ``center`` (usually ``L(θ)``) the map shows ``values - center`` on a
+    diverging scale centred at zero, so anything below the centre point (the
+    downhill lobes of a saddle) is blue and anything above is red.
+    """
+    from matplotlib import colors
+
+    fig, ax = _fig_ax(ax, (5, 4.2))
+    z = np.asarray(values, dtype=float).T  # rows of the image follow betas
+    a, b = np.asarray(alphas), np.asarray(betas)
+    if center is None:
+        cs = ax.contourf(a, b, z, levels=levels, cmap="viridis")
+        label = "loss"
+    else:
+        z = z - float(center)
+        lo, hi = z.min(), max(z.max(), 1e-30)
+        if lo < 0:  # two slopes, so zero is white even when one side is much deeper than the other
+            norm = colors.TwoSlopeNorm(0.0, lo, hi)
+            lv = np.unique(np.concatenate([np.linspace(lo, 0, levels // 2 + 1), np.linspace(0, hi, levels // 2 + 1)]))
+        else:
+            norm = colors.Normalize(-hi, hi)
+            lv = np.linspace(0, hi, levels // 2 + 1)
+        cs = ax.contourf(a, b, z, levels=lv, cmap="RdBu_r", norm=norm)
+        ax.contour(a, b, z, levels=[0.0], colors="k", linewidths=0.8)
+        label = "loss − loss at the centre"
+    ax.plot([0], [0], "k+", ms=8)
+    if colorbar:
+        fig.colorbar(cs, ax=ax, label=label, format="%.2g")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def landscape_surface(alphas, betas, values, ax=None, xlabel=r"$\alpha$", ylabel=r"$\beta$", title=None):
+    """A 2D slice as a 3D surface (``ax``, when given, must be a 3D axes)."""
+    fig, ax = _fig_ax(ax, (5.5, 4.5), projection="3d")
+    A, B = np.meshgrid(np.asarray(alphas), np.asarray(betas), indexing="ij")
+    ax.plot_surface(A, B, np.asarray(values, dtype=float), cmap="viridis", linewidth=0, antialiased=True)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_zlabel("loss")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def spectral_density_plot(densities: dict, ax=None, log=True, floor=1e-6, title=None):
+    """Hessian spectral densities ``{label: (grid, density)}`` (e.g. from ``landscape.spectral_density``).
+
+    With ``log`` the density axis is logarithmic and clipped at ``floor`` (the
+    outliers of a Hessian spectrum carry weights of order 1/n).
+    """
+    fig, ax = _fig_ax(ax, (6, 4))
+    for label, (grid, density) in densities.items():
+        d = np.asarray(density, dtype=float)
+        ax.plot(np.asarray(grid), np.maximum(d, floor) if log else d, lw=1.2, label=label)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=floor)
+    ax.axvline(0, color="gray", lw=0.8, ls="--")
+    ax.set_xlabel(r"eigenvalue $\lambda$")
+    ax.set_ylabel("spectral density")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def eigenvalue_bars(eigenvalues: dict, errors: dict | None = None, ax=None, symlog=True, ticklabels=None, title=None):
+    """Bars of eigenvalues ``{label: values}``, grouped side by side, with optional error bars ``{label: errors}``
+    (e.g. Lanczos residuals) and names for the bar positions (``ticklabels``). ``symlog`` shows large
+    positive and small negative values on one axis."""
+    fig, ax = _fig_ax(ax, (6.5, 4))
+    n_groups = len(eigenvalues)
+    width = 0.8 / max(n_groups, 1)
+    for g, (label, vals) in enumerate(eigenvalues.items()):
+        v = np.asarray(vals, dtype=float)
+        err = None if not errors or label not in errors else np.asarray(errors[label], dtype=float)
+        ax.bar(np.arange(len(v)) + (g - (n_groups - 1) / 2) * width, v, width, yerr=err, capsize=2, label=label)
+    ax.axhline(0, color="k", lw=0.8)
+    if symlog:
+        small = min((np.min(np.abs(np.asarray(v, float))[np.abs(np.asarray(v, float)) > 0], initial=np.inf)
+                     for v in eigenvalues.values()), default=1.0)
+        ax.set_yscale("symlog", linthresh=float(small) if np.isfinite(small) else 1.0)
+    if ticklabels is not None:
+        ax.set_xticks(np.arange(len(ticklabels)), list(ticklabels))
+    ax.set_xlabel("eigenvalue index (1 = largest, n = smallest)" if ticklabels is not None else "eigenvalue index")
+    ax.set_ylabel(r"$\lambda$")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

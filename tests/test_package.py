@@ -63,11 +63,12 @@ def test_quick_tour_of_the_hopfield_perceptron_and_boltzmann_sections(tmp_path):
     """The tour must keep running: the quick versions of the newer sections, figures and summary."""
     from jaxstat.tour import run_tour
 
-    out = run_tour(tmp_path, sections=["hopfield", "perceptron", "boltzmann"], quick=True)
+    out = run_tour(tmp_path, sections=["hopfield", "perceptron", "boltzmann", "landscape"], quick=True)
     summary = (out / "summary.md").read_text()
     assert "## Hopfield networks" in summary and "## Perceptron" in summary
     assert "## Restricted Boltzmann machines" in summary
     for name in ["hopfield_recall", "hopfield_capacity", "hopfield_diagram", "hopfield_dense", "perceptron_fruit",
                  "perceptron_capacity", "perceptron_generalization", "perceptron_digits", "rbm_filters",
-                 "rbm_samples", "rbm_likelihood"]:
+                 "rbm_samples", "rbm_likelihood", "landscape_planes", "landscape_surfaces", "landscape_curvatures",
+                 "landscape_spectrum"]:
         assert (out / f"{name}.png").stat().st_size > 1000, name

@@ -26,6 +26,7 @@ nodes and weights a density needs, so the quadrature is assembled here.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -41,7 +42,7 @@ from jaxstat.landscape._checks import (
     hvp_flat,
     n_params,
 )
-from jaxstat.landscape.curvature import lanczos_tridiag
+from jaxstat.landscape.curvature import _jit_loss, _Static, lanczos_tridiag
 
 __all__ = ["SpectralDensity", "spectral_density", "slq_nodes_weights"]
 
@@ -112,7 +113,7 @@ def spectral_density(
       1.0
     """
     check_params(params)
-    check_loss(loss, params)
+    check_loss(_jit_loss(loss), params)
     check_key(key)
     n_probes = check_positive_int(n_probes, "n_probes")
     n_iter = min(check_positive_int(n_iter, "n_iter"), n_params(params))
@@ -125,19 +126,20 @@ def spectral_density(
         grid = jnp.asarray(grid)
         if grid.ndim != 1 or grid.shape[0] < 2:
             raise ValueError(f"grid must be a 1D array of at least 2 points; got shape {grid.shape}")
+    return _density_run(_Static(loss), params, key, grid, n_probes, n_iter, n_grid, sigma, batch_size)
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "n_probes", "n_iter", "n_grid", "sigma", "batch_size"))
+def _density_run(loss, params, key, grid, n_probes, n_iter, n_grid, sigma, batch_size):
+    # Module-level and keyed on the loss, so repeated calls reuse one compiled program.
     x0, _, loss_flat = flat_problem(loss, params)
-
-    @jax.jit
-    def run(x0, key, grid):
-        matvec = hvp_flat(loss_flat, x0)
-        probes = stochtrace.sampler_signs(x0, num=n_probes)(key)
-        nodes, weights = slq_nodes_weights(matvec, probes, n_iter, batch_size)
-        lo, hi = jnp.min(nodes), jnp.max(nodes)
-        width = hi - lo
-        s = jnp.where(width > 0, 0.01 * width, 1e-3) if sigma is None else jnp.asarray(sigma, x0.dtype)
-        if grid is None:
-            grid = jnp.linspace(lo - 6 * s, hi + 6 * s, n_grid)
-        grid = grid.astype(x0.dtype)
-        return SpectralDensity(grid, broadened_density(grid, nodes, weights, s), nodes, weights, s)
-
-    return run(x0, key, grid)
+    matvec = hvp_flat(loss_flat, x0)
+    probes = stochtrace.sampler_signs(x0, num=n_probes)(key)
+    nodes, weights = slq_nodes_weights(matvec, probes, n_iter, batch_size)
+    lo, hi = jnp.min(nodes), jnp.max(nodes)
+    width = hi - lo
+    s = jnp.where(width > 0, 0.01 * width, 1e-3) if sigma is None else jnp.asarray(sigma, x0.dtype)
+    if grid is None:
+        grid = jnp.linspace(lo - 6 * s, hi + 6 * s, n_grid)
+    grid = grid.astype(x0.dtype)
+    return SpectralDensity(grid, broadened_density(grid, nodes, weights, s), nodes, weights, s)

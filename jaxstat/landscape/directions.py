@@ -1,4 +1,4 @@
-"""Directions in parameter space: random (filter-, layer- or un-normalized) and PCA.
+"""Directions in parameter space: random (filter-, layer- or un-normalized), PCA and Hessian.
 
 A direction is a pytree shaped like the parameters. A raw Gaussian direction
 has a scale unrelated to the weights it perturbs, and networks with
@@ -19,7 +19,9 @@ instead, which is not a random direction). ``"layer"`` rescales each whole
 array to the array's norm.
 
 ``pca_directions`` returns the top principal directions of a training
-trajectory relative to its end point, also as in Li et al. (section 7).
+trajectory relative to its end point, also as in Li et al. (section 7). ``hessian_directions`` returns the
+eigenvectors of the largest and of the most negative Hessian eigenvalue
+(Böttcher and Wheeler), the plane in which a saddle shows as a saddle.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ from jax.flatten_util import ravel_pytree
 
 from jaxstat._validate import check_key, check_positive_int
 from jaxstat.landscape._checks import check_choice, check_like, check_params
+from jaxstat.landscape.curvature import hessian_eigs
 
 __all__ = ["random_direction", "normalize_like", "pca_directions", "PCADirections",
-           "tree_dot", "tree_norm", "tree_axpy"]
+           "hessian_directions", "HessianDirections", "tree_dot", "tree_norm", "tree_axpy"]
 
 _NORMALIZE = ("filter", "layer", None)
 _IGNORE = ("biasbn", None)
@@ -234,3 +237,57 @@ def _pca(M, flat_final, n):
     sign = jnp.sign(vt[jnp.arange(n), jnp.argmax(jnp.abs(vt), axis=1)])
     vt = vt * sign[:, None]
     return vt, s[:n] ** 2 / jnp.sum(s**2), M @ vt.T
+
+
+class HessianDirections(NamedTuple):
+    """What ``hessian_directions`` returns.
+
+    top, bottom: unit-norm pytrees shaped like the parameters, the eigenvectors
+      of the largest and of the smallest (most negative) Hessian eigenvalue.
+    eigenvalues: ``(2,)`` ``[lambda_max, lambda_min]``.
+    residuals: ``(2,)`` ``||H v - lambda v||`` for each, the error bar of each eigenvalue.
+    """
+
+    top: object
+    bottom: object
+    eigenvalues: jax.Array
+    residuals: jax.Array
+
+
+def hessian_directions(loss, params, key, n_iter=None) -> HessianDirections:
+    r"""The eigenvectors of the largest and of the most negative Hessian eigenvalue, as directions.
+
+    Böttcher and Wheeler propose these instead of random directions: a random
+    direction ``d`` sees the curvature ``d^T H d``, whose mean over the unit
+    sphere is ``tr(H)/n``, so a random plane through a saddle almost always
+    looks convex; the plane of ``(v_max, v_min)`` shows the steepest upward
+    curvature beside the downward one when ``lambda_min < 0``. Computed by
+    ``hessian_eigs(loss, params, 1, "both", key=key, n_iter=n_iter)``
+    (Lanczos with full reorthogonalisation); each vector has unit norm over
+    all leaves together and its sign is fixed so that its largest-magnitude
+    entry is positive.
+
+    Args:
+      loss: ``loss(params) -> scalar`` over any pytree.
+      params: the point where the Hessian is taken.
+      key: PRNG key for the Lanczos start vector.
+      n_iter: Krylov dimension (see ``hessian_eigs``); raise it when a residual is large.
+
+    Returns:
+      :class:`HessianDirections` ``(top, bottom, eigenvalues, residuals)``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> loss = lambda p: 0.5 * (3.0 * p["a"][0] ** 2 - p["a"][1] ** 2) + p["b"] ** 2
+    >>> r = hessian_directions(loss, {"a": jnp.zeros(2), "b": jnp.array(0.0)}, jax.random.key(0))
+    >>> [round(float(v), 4) for v in r.eigenvalues], r.bottom["a"].round(4).tolist()
+    ([3.0, -1.0], [0.0, 1.0])
+    """
+    eig = hessian_eigs(loss, params, 1, "both", key=key, n_iter=n_iter)
+
+    def pick(i):
+        v = jax.tree.map(lambda x: x[i], eig.eigenvectors)
+        flat = ravel_pytree(v)[0]
+        sign = jnp.sign(flat[jnp.argmax(jnp.abs(flat))])
+        return jax.tree.map(lambda x: x * sign.astype(x.dtype), v)
+
+    return HessianDirections(pick(0), pick(1), eig.eigenvalues, eig.residuals)

@@ -5,7 +5,7 @@ r"""Hessian trace estimates with error bars, with and without Hessian-vector pro
   forms and its standard error the sample standard deviation over
   :math:`\sqrt{N}`. The variance is
   :math:`2(\|H\|_F^2 - \sum_i H_{ii}^2)`, zero for a diagonal Hessian.
-- Hutch++ (Meyer, Musco, Musco, Persson 2021): a third of the budget sketches
+- Hutch++ (Meyer, Musco, Musco, Woodruff 2021): a third of the budget sketches
   the range :math:`Q` of :math:`H S`, :math:`\operatorname{tr}(Q^\top H Q)` is
   computed exactly, and Hutchinson runs on the deflated
   :math:`(I - QQ^\top) H (I - QQ^\top)` with the remaining probes. Given
@@ -29,6 +29,7 @@ matfree (its XTrace estimator's leave-one-out spread is not a standard error).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -36,6 +37,7 @@ import jax.numpy as jnp
 from matfree import stochtrace
 
 from jaxstat._validate import check_key, check_positive_int
+from jaxstat.landscape.curvature import _jit_loss, _Static
 from jaxstat.landscape._checks import (
     check_choice,
     check_loss,
@@ -102,49 +104,43 @@ def hessian_trace(loss, params, key, n_samples: int = 100, method: str = "hutchi
       True
     """
     check_params(params)
-    check_loss(loss, params)
+    check_loss(_jit_loss(loss), params)
     check_key(key)
     check_choice(method, "method", ("hutchinson", "hutch++"))
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4 if method == "hutch++" else 2)
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
-    n = n_params(params)
-    x0, _, loss_flat = flat_problem(loss, params)
-
-    if method == "hutchinson":
-
-        @jax.jit
-        def run(x0, key):
-            matvec = hvp_flat(loss_flat, x0)
-            integrand = stochtrace.monte_carlo_trace()  # v -> v . (H v)
-            probes = stochtrace.sampler_signs(x0, num=n_samples)(key)
-            values = _apply_all(lambda v: integrand(matvec, v), probes, batch_size)
-            return _mean_and_stderr(values)
-
-    else:
-        n_sketch = min(n_samples // 3, n)
-        n_probe = n_samples - 2 * n_sketch
-
-        @jax.jit
-        def run(x0, key):
-            matvec = hvp_flat(loss_flat, x0)
-            k_sketch, k_probe = jax.random.split(key)
-            S = stochtrace.sampler_signs(x0, num=n_sketch)(k_sketch)
-            Q, _ = jnp.linalg.qr(_apply_all(matvec, S, batch_size).T)  # (n, n_sketch)
-            HQ = _apply_all(matvec, Q.T, batch_size)  # (n_sketch, n)
-            low_rank = jnp.sum(Q.T * HQ)
-            G = stochtrace.sampler_signs(x0, num=n_probe)(k_probe)
-            PG = G - (G @ Q) @ Q.T
-
-            def deflated(g):
-                hg = matvec(g)
-                return g @ (hg - Q @ (Q.T @ hg))
-
-            mean, err = _mean_and_stderr(_apply_all(deflated, PG, batch_size))
-            return low_rank + mean, err
-
-    est, err = run(x0, key)
+    est, err = _trace_run(_Static(loss), params, key, n_samples, method, batch_size)
     return TraceEstimate(est, err)
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "n_samples", "method", "batch_size"))
+def _trace_run(loss, params, key, n_samples, method, batch_size):
+    # Module-level and keyed on the loss, so repeated calls reuse one compiled program.
+    x0, _, loss_flat = flat_problem(loss, params)
+    matvec = hvp_flat(loss_flat, x0)
+    if method == "hutchinson":
+        integrand = stochtrace.monte_carlo_trace()  # v -> v . (H v)
+        probes = stochtrace.sampler_signs(x0, num=n_samples)(key)
+        values = _apply_all(lambda v: integrand(matvec, v), probes, batch_size)
+        return _mean_and_stderr(values)
+
+    n_sketch = min(n_samples // 3, x0.shape[0])
+    n_probe = n_samples - 2 * n_sketch
+    k_sketch, k_probe = jax.random.split(key)
+    S = stochtrace.sampler_signs(x0, num=n_sketch)(k_sketch)
+    Q, _ = jnp.linalg.qr(_apply_all(matvec, S, batch_size).T)  # (n, n_sketch)
+    HQ = _apply_all(matvec, Q.T, batch_size)  # (n_sketch, n)
+    low_rank = jnp.sum(Q.T * HQ)
+    G = stochtrace.sampler_signs(x0, num=n_probe)(k_probe)
+    PG = G - (G @ Q) @ Q.T
+
+    def deflated(g):
+        hg = matvec(g)
+        return g @ (hg - Q @ (Q.T @ hg))
+
+    mean, err = _mean_and_stderr(_apply_all(deflated, PG, batch_size))
+    return low_rank + mean, err
 
 
 def random_projection_curvature(
@@ -176,7 +172,7 @@ def random_projection_curvature(
       True
     """
     check_params(params)
-    check_loss(loss, params)
+    check_loss(_jit_loss(loss), params)
     check_key(key)
     check_choice(method, "method", ("jvp", "finite_difference"))
     n_samples = check_positive_int(n_samples, "n_samples", minimum=2)

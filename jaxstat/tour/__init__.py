@@ -18,6 +18,7 @@ from jaxstat.tour._common import stage
 from jaxstat.tour.boltzmann import boltzmann_section
 from jaxstat.tour.hopfield import hopfield_section
 from jaxstat.tour.ising import ising_section
+from jaxstat.tour.landscape import landscape_section
 from jaxstat.tour.perceptron import perceptron_section
 
 SECTIONS: dict[str, Callable] = {
@@ -25,6 +26,7 @@ SECTIONS: dict[str, Callable] = {
     "hopfield": hopfield_section,
     "perceptron": perceptron_section,
     "boltzmann": boltzmann_section,
+    "landscape": landscape_section,
 }
 
 

@@ -214,3 +214,27 @@ def test_bad_directions_and_losses_are_refused():
         pca_directions(jnp.zeros((3, 5)), params)
     with pytest.raises(ValueError, match="n must be at most"):
         pca_directions(jnp.zeros((3, 7)), params, n=4)
+
+
+# ---- Hessian directions ------------------------------------------------------------------------------
+
+
+def test_hessian_directions_are_the_extreme_eigenvectors_of_a_known_quadratic():
+    from jaxstat.landscape.directions import hessian_directions
+
+    loss, params, _, _, A = _quadratic()  # spectrum 3, 2, 1, 0.5, -0.5, -1, -2.5 over a nested pytree
+    r = hessian_directions(loss, params, jax.random.key(0))
+    np.testing.assert_allclose(np.asarray(r.eigenvalues), [3.0, -2.5], rtol=1e-4)
+    assert np.all(np.asarray(r.residuals) < 1e-4)
+    _, V = np.linalg.eigh(A)
+    for d, exact in ((r.top, V[:, -1]), (r.bottom, V[:, 0])):
+        assert jax.tree.structure(d) == jax.tree.structure(params)
+        x = np.asarray(ravel_pytree(d)[0], np.float64)
+        np.testing.assert_allclose(np.linalg.norm(x), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(abs(x @ exact), 1.0, atol=1e-4)  # the same eigenvector, up to sign
+        assert x[np.argmax(np.abs(x))] > 0  # the sign convention
+    # through the saddle at the origin the loss falls along `bottom` as ½ λ_min α² and rises along `top`
+    zero = jax.tree.map(jnp.zeros_like, params)
+    alphas = jnp.array([-2.0, 1.0])
+    np.testing.assert_allclose(line(loss, zero, r.bottom, alphas), 0.5 * -2.5 * alphas**2, rtol=1e-4)
+    np.testing.assert_allclose(line(loss, zero, r.top, alphas), 0.5 * 3.0 * alphas**2, rtol=1e-4)
