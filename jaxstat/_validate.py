@@ -159,3 +159,32 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
     return int(value)
+
+
+def check_sizes(n, name: str = "n") -> tuple[int, ...]:
+    """A size (an integer >= 1) or a non-empty 1-D sequence of them, as a tuple of ints.
+
+    Sweeps over system sizes (Hopfield and perceptron capacities) unroll one
+    compiled body per size, so sizes must be concrete integers.
+    """
+    if np.ndim(n) == 0:
+        return (check_positive_int(n, name),)
+    if np.ndim(n) != 1 or len(n) == 0:
+        got = "an empty sequence" if np.size(n) == 0 else f"shape {np.shape(n)}"
+        raise ValueError(f"{name} must be an integer >= 1 or a non-empty sequence of them; got {got}")
+    return tuple(check_positive_int(v, name) for v in n)
+
+
+def check_loads(alphas, allow_zero: bool = False, name: str = "alphas") -> np.ndarray:
+    """Loads alpha = P / N: a number or a non-empty 1-D sequence of finite numbers > 0
+    (>= 0 with ``allow_zero``), as a float64 NumPy vector."""
+    try:
+        arr = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a number or a 1-D sequence of numbers; got {alphas!r:.60}") from err
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty 1-D sequence; got shape {np.shape(alphas)}")
+    bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
+    if bad.any():
+        raise ValueError(f"{name} must be finite numbers {'>= 0' if allow_zero else '> 0'}; got {float(arr[bad][0])}")
+    return arr

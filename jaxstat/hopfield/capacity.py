@@ -23,7 +23,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import check_float_dtype, check_key, check_positive_int, float_dtype
+from jaxstat._validate import (
+    check_float_dtype,
+    check_key,
+    check_loads,
+    check_positive_int,
+    check_sizes,
+    float_dtype,
+)
 from jaxstat.hopfield.dynamics import _random_subset, _retrieve_one
 from jaxstat.hopfield.rules import _hebbian, _projector, _storkey, _zero_diagonal
 
@@ -116,18 +123,9 @@ class DiagramResult(NamedTuple):
 # --------------------------------------------------------------------------- #
 # validation shared by both experiments
 # --------------------------------------------------------------------------- #
-def _check_sizes(n):
-    sizes = (n,) if np.ndim(n) == 0 else tuple(np.asarray(n).ravel().tolist())
-    if len(sizes) == 0:
-        raise ValueError("n must be a network size or a non-empty sequence of sizes; got an empty sequence")
-    return tuple(check_positive_int(s, "n") for s in sizes)
-
-
 def _check_loads(alphas, sizes, rule):
-    a = np.asarray(alphas, dtype=np.float64)
-    if a.ndim > 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"alphas must be a non-empty 1-D sequence of finite loads P/N > 0; got {alphas!r}")
-    a = a.reshape(-1)
+    """``P = max(1, round(alpha N))`` per size and load, ``(n_N, n_alpha)``."""
+    a = check_loads(alphas)
     p = np.maximum(1, np.rint(np.outer(sizes, a))).astype(np.int64)
     if rule == "pseudo_inverse" and np.any(p >= np.asarray(sizes)[:, None]):
         raise ValueError(
@@ -264,7 +262,7 @@ def capacity(
     """
     check_key(key)
     _check_rule(rule)
-    sizes = _check_sizes(n)
+    sizes = check_sizes(n)
     p = _check_loads(alphas, sizes, rule)
     n_trials = check_positive_int(n_trials, "n_trials")
     flip = _check_fraction(flip_fraction)
@@ -394,9 +392,9 @@ def retrieval_diagram(
     """
     check_key(key)
     _check_rule(rule)
-    (n,) = _check_sizes(n) if np.ndim(n) == 0 else (None,)
-    if n is None:
+    if np.ndim(n) != 0:
         raise ValueError(f"n must be one network size (an integer >= 1); got {n!r}")
+    (n,) = check_sizes(n)
     (p,) = _check_loads(alphas, (n,), rule)
     t = np.asarray(temperatures, dtype=np.float64)
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):

@@ -28,13 +28,13 @@ from jaxstat._validate import (
     check_float_dtype,
     check_key,
     check_positive_int,
+    check_sizes,
     float_dtype,
 )
 from jaxstat.hopfield.capacity import (
     CapacityResult,
     _check_fraction,
     _check_loads,
-    _check_sizes,
     _over_sizes_loads_trials,
     _patterns,
     _probe,
@@ -280,7 +280,7 @@ def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomia
     """
     check_key(key)
     _check_kind(kind, KINDS + ("softmax",))
-    sizes = _check_sizes(n)
+    sizes = check_sizes(n)
     p = _check_loads(alphas, sizes, kind)
     n_trials = check_positive_int(n_trials, "n_trials")
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")

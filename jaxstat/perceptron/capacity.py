@@ -23,7 +23,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import check_key, check_positive_int, float_dtype, is_concrete
+from jaxstat._validate import (
+    check_key,
+    check_loads,
+    check_positive_int,
+    check_sizes,
+    float_dtype,
+    is_concrete,
+)
 from jaxstat.perceptron.rule import _check_data, _check_flag, _train_impl
 
 __all__ = ["linearly_separable", "cover_probability", "SeparabilityResult", "separability_sweep"]
@@ -160,34 +167,6 @@ def cover_probability(P, N, exact=False):
     count = sum(math.comb(P - 1, k) for k in range(min(N, P)))
     value = Fraction(2 * count, 2**P)
     return value if exact else float(value)
-
-
-def _check_alphas(alphas, allow_zero=False):
-    """Loads ``alpha = P / N``: a scalar or 1-D sequence of finite numbers > 0 (>= 0 if allowed)."""
-    try:
-        arr = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"alphas must be a number or a 1-D sequence of numbers; got {alphas!r:.60}") from err
-    bound = ">= 0" if allow_zero else "> 0"
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"alphas must be a number or a non-empty 1-D sequence; got shape {np.shape(alphas)}")
-    bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
-    if bad.any():
-        raise ValueError(f"alphas must be finite numbers {bound}; got {arr[bad][0]!r}")
-    return arr
-
-
-def _check_sizes(n):
-    """``n``: an integer >= 1 or a non-empty 1-D sequence of them."""
-    if isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)):
-        return np.array([check_positive_int(n, "n")])
-    try:
-        values = list(n)
-    except TypeError:
-        raise ValueError(f"n must be an integer >= 1 or a sequence of them; got {n!r}") from None
-    if not values:
-        raise ValueError("n must be an integer >= 1 or a non-empty sequence of them; got an empty sequence")
-    return np.array([check_positive_int(v, "n") for v in values])
 
 
 def _n_patterns(alphas, n):
@@ -340,8 +319,8 @@ def separability_sweep(key, n, alphas, n_trials, bias=False, max_epochs=50) -> S
     True
     """
     key = check_key(key)
-    sizes = _check_sizes(n)
-    alphas = _check_alphas(alphas)
+    sizes = np.asarray(check_sizes(n))
+    alphas = check_loads(alphas)
     n_trials = check_positive_int(n_trials, "n_trials")
     bias = _check_flag(bias, "bias")
     max_epochs = check_positive_int(max_epochs, "max_epochs")

@@ -25,8 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import check_key, check_positive_int, float_dtype
-from jaxstat.perceptron.capacity import _check_alphas, _n_patterns
+from jaxstat._validate import check_key, check_loads, check_positive_int, float_dtype
+from jaxstat.perceptron.capacity import _n_patterns
 from jaxstat.perceptron.rule import _train_impl
 
 __all__ = ["TeacherStudentResult", "teacher_student", "gibbs_generalization_error", "bayes_generalization_error"]
@@ -236,7 +236,7 @@ def teacher_student(key, n, alphas, n_trials, max_epochs=1000) -> TeacherStudent
     """
     key = check_key(key)
     n = check_positive_int(n, "n")
-    alphas = _check_alphas(alphas, allow_zero=True)
+    alphas = check_loads(alphas, allow_zero=True)
     n_trials = check_positive_int(n_trials, "n_trials")
     max_epochs = check_positive_int(max_epochs, "max_epochs")
     p = _n_patterns(alphas, np.array([n]))[0]

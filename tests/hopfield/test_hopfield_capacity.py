@@ -83,9 +83,9 @@ def test_capacity_recovers_corrupted_probes_and_other_rules_store_more():
     "kwargs, match",
     [
         (dict(n=0), "n must be an integer >= 1"),
-        (dict(n=()), "n must be a network size or a non-empty sequence"),
-        (dict(alphas=[-0.1]), "alphas must be a non-empty 1-D sequence of finite loads"),
-        (dict(alphas=[]), "alphas must be a non-empty 1-D sequence"),
+        (dict(n=()), "n must be an integer >= 1 or a non-empty sequence of them; got an empty sequence"),
+        (dict(alphas=[-0.1]), "alphas must be finite numbers > 0; got -0.1"),
+        (dict(alphas=[]), "alphas must be a number or a non-empty 1-D sequence; got shape"),
         (dict(rule="oja"), "rule must be one of"),
         (dict(rule="pseudo_inverse", alphas=[1.0]), "P < N for rule='pseudo_inverse'"),
         (dict(n_trials=0), "n_trials must be an integer >= 1"),
