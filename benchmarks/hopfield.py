@@ -30,14 +30,13 @@ linearly (said in the output).
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import jax
 import numpy as np
 
 import jaxstat as js
-from _common import machine
+from _common import machine, median_time
 
 
 # --------------------------------------------------------------------------- #
@@ -88,15 +87,6 @@ def numpy_capacity(trial, n, alphas, n_trials, seed=0):
 # --------------------------------------------------------------------------- #
 # timing
 # --------------------------------------------------------------------------- #
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
-
-
 def bench_capacity(n, n_loads, n_trials, repeats, numpy_trials):
     alphas = np.linspace(0.015, 0.3, n_loads)
 

@@ -27,6 +27,7 @@ import jax
 import numpy as np
 
 import jaxstat as js
+import _common
 from _common import machine
 
 try:
@@ -89,13 +90,9 @@ nb_glauber_chains_parallel = njit(parallel=True)(_glauber_chains)
 # timing
 # --------------------------------------------------------------------------- #
 def median_time(fn, repeats):
-    fn()  # warm-up: compilation excluded
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median of ``repeats`` timed calls after one warm-up call (compilation excluded)."""
+    fn()
+    return _common.median_time(fn, repeats)[0]
 
 
 def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):

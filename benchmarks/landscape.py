@@ -40,19 +40,10 @@ import numpy as np
 import optax
 
 import jaxstat as js
-from _common import machine
+from _common import machine, median_time
 
 WIDTHS = (64, 128, 128, 10)
 SMALL = (64, 64, 64, 10)
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
 
 
 def first_call(fn):
