@@ -28,7 +28,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import optimize, special
 
 __all__ = ["ags_critical_load", "ags_overlap", "ags_retrieval_temperature"]
 
@@ -39,11 +38,15 @@ _MIN_OVERLAP = 1e-3                          # below this the iteration has fall
 
 def _g(y):
     # sqrt(2 alpha) as a function of the root y of the T = 0 equation
+    from scipy import special  # imported on use: it would double the import time of jaxstat.hopfield
+
     return special.erf(y) / y - 2 / math.sqrt(math.pi) * np.exp(-(y**2))
 
 
 @functools.lru_cache(maxsize=1)
 def _peak():
+    from scipy import optimize
+
     res = optimize.minimize_scalar(lambda y: -_g(y), bounds=(0.1, 5.0), method="bounded",
                                    options={"xatol": 1e-12})
     return float(res.x), float(_g(res.x))
@@ -63,6 +66,8 @@ def _overlap_zero_t(alpha):
     target = math.sqrt(2 * alpha)
     if target > g_peak:
         return 0.0
+    from scipy import optimize, special
+
     y = optimize.brentq(lambda v: _g(v) - target, y_peak, 50.0, xtol=1e-14)
     return float(special.erf(y))
 
