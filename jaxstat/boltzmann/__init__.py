@@ -6,6 +6,9 @@ r"""Boltzmann machines: restricted Boltzmann machines, their partition functions
   conditionals :func:`hidden_probs`, :func:`visible_probs`,
   :func:`visible_mean`, and block Gibbs sampling (:func:`sample_hidden`,
   :func:`sample_visible`, :func:`gibbs_step`, :func:`gibbs_chain`).
+- :mod:`~jaxstat.boltzmann.gibbs`: :func:`block_gibbs`, the RBM's block
+  Gibbs dynamics as a :mod:`jaxstat.mcmc` sampler (``mcmc.run`` and
+  parallel tempering apply to it).
 - :mod:`~jaxstat.boltzmann.partition`: :func:`exact_log_z` (enumerating
   the smaller layer), :func:`ais_log_z` (annealed importance sampling with
   an error bar), :func:`log_likelihood`.
@@ -27,6 +30,7 @@ r"""Boltzmann machines: restricted Boltzmann machines, their partition functions
 True
 """
 
+from jaxstat.boltzmann.gibbs import BlockGibbs, GibbsState, block_gibbs
 from jaxstat.boltzmann.learning import (
     LearnResult,
     SampledStatistics,
@@ -77,6 +81,9 @@ from jaxstat.boltzmann.train import (
 )
 
 __all__ = [
+    "BlockGibbs",
+    "GibbsState",
+    "block_gibbs",
     "FitResult",
     "cd_gradient",
     "contrastive_loss",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype
 from jaxstat.ising.models import DenseIsing, LatticeIsing, Model
@@ -154,14 +157,38 @@ def magnetization(spins, model: Model | None = None):
     return jnp.mean(s, axis=tuple(range(s.ndim - d, s.ndim)))
 
 
-def random_spins(key, shape, dtype=None):
+def random_spins(key, shape, dtype=None, magnetization=None):
     """Uniformly random ±1 configuration(s) of the given shape (a model's
     :func:`site_shape`, optionally with leading batch axes).
+
+    With ``magnetization`` the configuration is drawn uniformly among those
+    with exactly that magnetization per spin (the starting point of
+    :func:`jaxstat.mcmc.kawasaki`, which conserves it): ``shape`` is then
+    one configuration (vmap over keys for many), and ``magnetization * N``
+    must be an integer of the same parity as N.
 
     Example:
       >>> import jax, jaxstat as js
       >>> js.ising.random_spins(jax.random.key(0), (2, 3)).shape
       (2, 3)
+      >>> float(js.ising.random_spins(jax.random.key(0), (4, 4), magnetization=-0.25).mean())
+      -0.25
     """
     check_key(key)
-    return jax.random.rademacher(key, tuple(shape), dtype=check_float_dtype(dtype or float_dtype()))
+    shape = tuple(shape)
+    dtype = check_float_dtype(dtype or float_dtype())
+    if magnetization is None:
+        return jax.random.rademacher(key, shape, dtype=dtype)
+    n = math.prod(shape)
+    m = float(np.asarray(magnetization)) if np.ndim(magnetization) == 0 else None
+    if m is None or not math.isfinite(m) or abs(m) > 1:
+        raise ValueError(f"magnetization must be a number in [-1, 1]; got {magnetization!r:.60}")
+    n_up = (1 + m) * n / 2
+    if abs(n_up - round(n_up)) > 1e-9 * max(1, n):
+        lo = 2 * math.floor(n_up) / n - 1
+        raise ValueError(
+            f"magnetization * N must be an integer of N's parity (N = {n} spins); got magnetization = {m}, "
+            f"whose nearest allowed values are {lo:g} and {lo + 2 / n:g}"
+        )
+    spins = jnp.where(jnp.arange(n) < round(n_up), 1, -1).astype(dtype)
+    return jax.random.permutation(key, spins).reshape(shape)

@@ -1,16 +1,29 @@
-r"""Sampler types and the single-site acceptance rules every sampler shares.
+r"""The sampler protocol, the spin state, and the single-site acceptance rules.
 
-A sampler is a pair of pure functions (blackjax's ``SamplingAlgorithm``,
-optax's ``GradientTransformation``)::
+A sampler is a pytree with two pure methods (blackjax's ``SamplingAlgorithm``,
+optax's ``GradientTransformation``, equinox's modules-as-pytrees)::
 
     sampler = jaxstat.mcmc.glauber(model)
     state = sampler.init(spins)
     state, info = sampler.step(key, state, beta)   # one sweep
 
-``beta`` is an ordinary (traced) argument, so a new temperature, a vmapped
-ladder or an annealing schedule never recompiles. Keys are passed in, never
-stored. One sweep is N single-spin update attempts (or, for cluster and
-parallel samplers, the move that touches every spin once on average).
+The model's arrays (couplings, fields) and, for replica exchange, the ladder
+of betas are *leaves* of the sampler; sizes, the rule and the boundary
+conditions are static fields. :func:`jaxstat.mcmc.run` and every compiled
+helper take the sampler as a traced argument, so a new disorder sample or a
+retuned ladder of the same shapes reuses the compiled program. ``beta`` is an
+ordinary (traced) argument too, so a new temperature, a vmapped ladder or an
+annealing schedule never recompiles. Keys are passed in, never stored. One
+step is one sweep: N single-spin update attempts, or the move documented by
+the sampler (one Wolff cluster, one Swendsen–Wang update, one exchange round).
+
+Every state exposes ``spins`` and ``energy``; ``info`` is a NamedTuple whose
+fields :func:`~jaxstat.mcmc.run` averages over each record.
+
+Writing your own sampler: subclass :class:`Sampler` with
+:func:`register_sampler` (a frozen dataclass registered as a pytree; mark
+static fields with ``dataclasses.field(metadata=dict(static=True))``) and
+define ``init`` and ``step``.
 
 Rules, for a spin :math:`s_i` with local field :math:`h_i`:
 
@@ -25,30 +38,72 @@ and picks a random sign when the field is exactly zero. No NaN, no overflow.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from jaxstat import ising
 from jaxstat._validate import check_beta
 from jaxstat.mcmc._threefry import random_bits
 
 
-class Sampler(NamedTuple):
-    """A Monte Carlo sampler as a pair of pure functions.
+def static_field(**kwargs):
+    """A dataclass field that is static (part of the pytree structure, not a leaf)."""
+    return dataclasses.field(metadata=dict(static=True), **kwargs)
 
-    Attributes:
-      init: ``init(spins) -> state``; validates ``spins`` and caches what the
-        step needs (local fields, energy).
-      step: ``step(key, state, beta) -> (state, info)``; one sweep.
+
+def register_sampler(cls):
+    """Make ``cls`` a frozen dataclass registered as a pytree.
+
+    Fields are leaves unless declared with :func:`static_field`. Equality and
+    hashing are by identity (``eq=False``): a sampler holds arrays, and the
+    compile caches key on its structure and leaf shapes, never on its hash.
+    """
+    cls = dataclasses.dataclass(frozen=True, eq=False)(cls)
+    return jax.tree_util.register_dataclass(cls)
+
+
+def default_observe(state) -> dict:
+    """The default trace: the total energy ``E`` and the magnetization per spin ``m``."""
+    return {"energy": state.energy, "magnetization": fast_sum(state.spins) / state.spins.size}
+
+
+class Sampler:
+    """Base class of every jaxstat sampler (a pytree; see the module docstring).
+
+    Subclasses define:
+
+    * ``init(spins) -> state``: validate one configuration and build the state
+      (caching what the step needs: local fields, energy).
+    * ``step(key, state, beta) -> (state, info)``: one step. A sampler that
+      carries its own ladder of betas (:func:`~jaxstat.mcmc.parallel_tempering`)
+      takes ``step(key, state)`` and sets ``has_ladder = True``.
+    * optionally ``observe(state) -> pytree``: what :func:`~jaxstat.mcmc.run`
+      records by default (here: energy and magnetization per spin).
     """
 
-    init: Callable[[jax.Array], Any]
-    step: Callable[[jax.Array, Any, jax.Array], tuple]
+    has_ladder = False  #: True when the sampler holds its own betas (run then takes beta=None)
+
+    @property
+    def site_shape(self) -> tuple:
+        """Shape of one configuration (the model's sites)."""
+        return ising.site_shape(self.model)
+
+    def init(self, spins):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self, key, state, beta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def observe(self, state):
+        """The default record of :func:`~jaxstat.mcmc.run`: see :func:`default_observe`."""
+        return default_observe(state)
 
 
 class SpinState(NamedTuple):
-    """State of a single-spin or checkerboard sampler.
+    """State of a spin sampler (single-spin, checkerboard, cluster, Kawasaki).
 
     Attributes:
       spins: the configuration, shaped like the model's sites.
@@ -180,6 +235,17 @@ def check_state(state, shape, needs_field: bool):
     if needs_field and state.field is None:
         raise ValueError("state has no cached local fields: it was made by another sampler's init; "
                          "call this sampler's init(state.spins) first")
+
+
+def one_configuration(model, spins):
+    """``spins`` as one ±1 configuration of ``model`` in its dtype (validated when concrete)."""
+    s = ising._as_spins(model, spins)
+    shape = ising.site_shape(model)
+    if s.shape != shape:
+        raise ValueError(
+            f"spins must be one configuration of shape {shape} (vmap init over chains); got {s.shape}"
+        )
+    return s
 
 
 def as_beta(beta, dtype):

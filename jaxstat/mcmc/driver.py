@@ -1,7 +1,8 @@
 """The ``lax.scan`` driver that runs any sampler and records observables.
 
-:func:`run` compiles one program per (sampler, run length, observe) and takes
-``beta``, the key and the initial spins as traced inputs, so sweeping a
+:func:`run` compiles one program per (sampler structure, run length, observe)
+and takes the sampler's arrays, ``beta``, the key and the initial spins as
+traced inputs, so sweeping a
 temperature or vmapping over a ladder never recompiles. It is safe under
 ``jax.vmap`` and ``jax.jit``: vmap it over keys and spins for independent
 chains, over betas for a temperature sweep, over disorder for quenched
@@ -18,14 +19,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxstat._validate import check_beta, check_key, check_positive_int, float_dtype
-from jaxstat.mcmc.base import Sampler, fast_sum
+from jaxstat.mcmc.base import Sampler, default_observe
 
 __all__ = ["run", "default_observe"]
-
-
-def default_observe(state) -> dict:
-    """The default trace: the total energy ``E`` and the magnetization per spin ``m``."""
-    return {"energy": state.energy, "magnetization": fast_sum(state.spins) / state.spins.size}
 
 
 # --------------------------------------------------------------------------- #
@@ -101,41 +97,68 @@ def _scan_ticked(f, carry, length, done_before, unit, total, progress):
     return carry, outs
 
 
+def _step(sampler, key, state, beta):
+    """One step of any sampler: a ladder sampler carries its own betas."""
+    if sampler.has_ladder:
+        return sampler.step(key, state)
+    return sampler.step(key, state, beta)
+
+
+def _mean_over_steps(x):
+    """Mean over the leading (step) axis; floating fields keep their dtype, counts and flags become floats."""
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
+    return jnp.mean(x.astype(dtype), axis=0)
+
+
 @functools.partial(
     jax.jit,
-    static_argnames=("sampler", "n_records", "thin", "burn_in", "remainder", "observe", "progress"),
+    static_argnames=("n_records", "thin", "burn_in", "remainder", "observe", "progress"),
 )
-def _run_compiled(key, state, beta, *, sampler, n_records, thin, burn_in, remainder, observe, progress):
+def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remainder, observe, progress):
     total = burn_in + n_records * thin + remainder
     key_burn, key_main, key_rest = jax.random.split(key, 3)
+    observe = sampler.observe if observe is None else observe
 
     def sweep_only(k):
         def f(state, i):
-            state, _ = sampler.step(jax.random.fold_in(k, i), state, beta)
+            state, _ = _step(sampler, jax.random.fold_in(k, i), state, beta)
             return state, None
 
         return f
 
     def record(state, r):
-        def thin_body(j, carry):
-            state, acc = carry
-            state, info = sampler.step(jax.random.fold_in(key_main, r * thin + j), state, beta)
-            return state, acc + info.acceptance_rate
+        def thin_body(state, j):
+            return _step(sampler, jax.random.fold_in(key_main, r * thin + j), state, beta)
 
-        state, acc = jax.lax.fori_loop(0, thin, thin_body, (state, jnp.zeros((), state.energy.dtype)))
-        return state, (observe(state), acc / thin)
+        # The thin steps' infos are stacked (they are small) and averaged.
+        state, infos = jax.lax.scan(thin_body, state, jnp.arange(thin))
+        return state, (observe(state), jax.tree.map(_mean_over_steps, infos))
 
     def ticks(sweeps):  # share the run's ticks among its phases by length
         return max(1, round(progress * sweeps / total)) if progress else 0
 
     state, _ = _scan_ticked(sweep_only(key_burn), state, burn_in, 0, 1, total, ticks(burn_in))
-    state, (trace, acceptance) = _scan_ticked(
+    state, (trace, info) = _scan_ticked(
         record, state, n_records, burn_in, thin, total, ticks(n_records * thin)
     )
     state, _ = _scan_ticked(
         sweep_only(key_rest), state, remainder, burn_in + n_records * thin, 1, total, ticks(remainder)
     )
-    return state, trace, acceptance
+    return state, trace, info
+
+
+def _is_state(x) -> bool:
+    """A sampler state (a NamedTuple with spins and energy), rather than spins."""
+    return isinstance(x, tuple) and hasattr(x, "_fields") and hasattr(x, "spins") and hasattr(x, "energy")
+
+
+def _info_fields(info) -> dict:
+    """The fields of a step's info as a dict (a NamedTuple's fields, or a dict as is)."""
+    if isinstance(info, dict):
+        return dict(info)
+    if hasattr(info, "_asdict"):
+        return dict(info._asdict())
+    return {} if info is None else {"info": info}
 
 
 def run(
@@ -151,36 +174,48 @@ def run(
 ) -> tuple:
     """Run ``sampler`` from ``spins`` at inverse temperature ``beta``.
 
-    The whole run is one compiled ``lax.scan``: ``burn_in`` sweeps unrecorded,
-    then ``n_sweeps`` sweeps with ``observe(state)`` recorded every ``thin``
-    sweeps (``n_sweeps // thin`` records; leftover sweeps run unrecorded).
+    The whole run is one compiled ``lax.scan``: ``burn_in`` steps unrecorded,
+    then ``n_sweeps`` steps with ``observe(state)`` recorded every ``thin``
+    steps (``n_sweeps // thin`` records; leftover steps run unrecorded). A
+    step is one sweep for the single-spin, checkerboard, Swendsen–Wang and
+    Kawasaki samplers, one cluster for Wolff, and one round of local moves
+    plus exchanges for parallel tempering.
 
     Args:
       key: a PRNG key. It is split into one key per phase (burn-in,
-        recorded, leftover); sweep ``i`` of a phase uses ``fold_in(phase_key, i)``.
-      sampler: a :class:`~jaxstat.mcmc.Sampler`.
-      spins: the initial configuration (one chain; vmap for many).
-      beta: inverse temperature, traced: vmap over a ladder freely.
-      n_sweeps: number of recorded-phase sweeps (>= 1).
-      burn_in: sweeps to discard first (>= 0).
-      thin: record every ``thin`` sweeps (>= 1).
-      observe: ``observe(state) -> pytree`` of arrays; default energy and
-        magnetization per spin (:func:`default_observe`).
+        recorded, leftover); step ``i`` of a phase uses ``fold_in(phase_key, i)``.
+      sampler: a :class:`~jaxstat.mcmc.Sampler` (a pytree: passed to the
+        compiled program as data, so new couplings, disorder or a retuned
+        ladder of the same shapes reuse it).
+      spins: the initial configuration (one chain; vmap for many). For
+        parallel tempering one configuration per rung, or one for all. Or
+        the state returned by an earlier run or step of the same sampler,
+        to continue that chain exactly where it stopped.
+      beta: inverse temperature, traced: vmap over a ladder freely. ``None``
+        for a sampler that carries its own ladder (parallel tempering).
+      n_sweeps: number of recorded-phase steps (>= 1).
+      burn_in: steps to discard first (>= 0).
+      thin: record every ``thin`` steps (>= 1).
+      observe: ``observe(state) -> pytree`` of arrays; default the
+        sampler's own record (``sampler.observe``: energy and magnetization
+        per spin, per rung for parallel tempering).
       progress: show a progress bar. It is driven by 2 to 50 host callbacks
         placed between chunks of the compiled loop (about one per 2^24 spin
         updates), so it costs a few percent at most.
 
-    Compilation is cached on the sampler, ``observe`` and the run lengths
-    (static), not on ``beta``, ``key`` or ``spins`` (traced). Reuse the same
-    sampler and observe function objects across calls: a new
-    ``lambda`` per call, or a new ``glauber(model)`` per call, compiles anew.
-    Inside your own ``jax.jit`` none of this matters.
+    Compilation is cached on the sampler's *structure* (its type, static
+    fields and leaf shapes), ``observe`` and the run lengths, not on the
+    sampler's arrays, ``beta``, ``key`` or ``spins`` (traced). So a loop over
+    disorder samples compiles once. Reuse the same ``observe`` function
+    object across calls: a new ``lambda`` per call compiles anew. Inside
+    your own ``jax.jit`` none of this matters.
 
     Returns:
       ``(state, trace)``: the final state and the recorded observables, each
       leaf with a leading axis of length ``n_sweeps // thin``. When
       ``observe`` returns a dict (the default does), the trace also holds
-      ``"acceptance_rate"``: the mean acceptance over each recorded block.
+      every field of the step's ``info`` (``"acceptance_rate"``, cluster
+      sizes, swap rates, ...), averaged over the ``thin`` steps of each record.
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxstat as js
@@ -205,27 +240,36 @@ def run(
     thin = check_positive_int(thin, "thin", minimum=1)
     if thin > n_sweeps:
         raise ValueError(f"thin must be <= n_sweeps (at least one record); got thin={thin}, n_sweeps={n_sweeps}")
-    check_beta(beta)
-    if observe is None:
-        observe = default_observe
-    elif not callable(observe):
+    if sampler.has_ladder:
+        if beta is not None:
+            raise ValueError(
+                f"beta must be None for {type(sampler).__name__}: the ladder of betas lives in the sampler "
+                f"(sampler.betas); got beta={beta!r:.60}"
+            )
+    else:
+        if beta is None:
+            raise ValueError(f"beta must be an inverse temperature >= 0 for {type(sampler).__name__}; got None")
+        check_beta(beta)
+        beta = jnp.asarray(beta, float_dtype())  # one strong dtype: no retrace for float vs array
+    if observe is not None and not callable(observe):
         raise ValueError(f"observe must be a function of the state; got {type(observe).__name__}")
     n_records, remainder = divmod(n_sweeps, thin)
     # init validates shape and (when concrete) values with a clear message;
-    # its state goes straight into the compiled loop.
-    state = sampler.init(spins)
-    state, trace, acceptance = _run_compiled(
+    # its state goes straight into the compiled loop. A state passed in is
+    # checked by the sampler's step when the loop is traced.
+    state = spins if _is_state(spins) else sampler.init(spins)
+    state, trace, info = _run_compiled(
         key,
+        sampler,
         state,
-        jnp.asarray(beta, float_dtype()),  # one strong dtype: no retrace for float vs array
-        sampler=sampler,
+        beta,
         n_records=n_records,
         thin=thin,
         burn_in=burn_in,
         remainder=remainder,
         observe=observe,
-        progress=_n_ticks(int(jnp.size(spins)), burn_in + n_sweeps) if progress else 0,
+        progress=_n_ticks(int(jnp.size(state.spins)), burn_in + n_sweeps) if progress else 0,
     )
-    if isinstance(trace, dict) and "acceptance_rate" not in trace:
-        trace = {**trace, "acceptance_rate": acceptance}
+    if isinstance(trace, dict):
+        trace = {**trace, **{k: v for k, v in _info_fields(info).items() if k not in trace}}
     return state, trace

@@ -14,38 +14,135 @@ the Boltzmann distribution; the tests check both against exact enumeration.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxstat import ising
 from jaxstat._validate import check_positive_int, invalid_beta_to_nan
-from jaxstat.mcmc.base import Sampler, SpinState, SweepInfo, as_beta, check_state, uniform_open, update_rule
+from jaxstat.mcmc._lattice import neighbour_table
+from jaxstat.mcmc.base import (
+    Sampler,
+    SpinState,
+    SweepInfo,
+    as_beta,
+    check_rule,
+    check_state,
+    one_configuration,
+    register_sampler,
+    static_field,
+    uniform_open,
+    update_rule,
+)
 
-__all__ = ["metropolis", "glauber", "single_spin"]
+__all__ = ["metropolis", "glauber", "single_spin", "SingleSpin"]
 
 ORDERS = ("sequential", "random")
-
-
-def _lattice_neighbours(model: ising.LatticeIsing):
-    """Neighbour table (N, 2d) and matching bond weights for a lattice."""
-    shape, d, n = model.shape, len(model.shape), model.n
-    index = np.arange(n).reshape(shape)
-    Jb = jnp.broadcast_to(model.J, (d,) + shape)
-    nbrs, weights = [], []
-    for k in range(d):
-        nbrs.append(np.roll(index, -1, axis=k).ravel())   # x + e_k, bond J_k(x)
-        weights.append(Jb[k].ravel())
-        nbrs.append(np.roll(index, 1, axis=k).ravel())    # x - e_k, bond J_k(x - e_k)
-        weights.append(jnp.roll(Jb[k], 1, axis=k).ravel())
-    return jnp.asarray(np.stack(nbrs, axis=1), jnp.int32), jnp.stack(weights, axis=1)
 
 
 BLOCK = 32  # sites per delayed field update on dense models
 UNROLL = 32  # a fully unrolled block: +20% over 8 on the vmapped SK benchmark
 
 
-def single_spin(model, rule: str = "metropolis", order: str = "sequential", block_size: int = BLOCK) -> Sampler:
+@register_sampler
+class SingleSpin(Sampler):
+    """Single-spin sampler (a pytree): ``model`` is a leaf, the rest is static.
+
+    Built by :func:`single_spin`, :func:`metropolis` or :func:`glauber`, which
+    validate their arguments; see :func:`single_spin` for the update.
+    """
+
+    model: Any
+    rule: str = static_field(default="metropolis")
+    order: str = static_field(default="sequential")
+    block_size: int = static_field(default=BLOCK)
+
+    def init(self, spins) -> SpinState:
+        s = one_configuration(self.model, spins)
+        return SpinState(spins=s, field=ising._field(self.model, s), energy=ising._energy(self.model, s))
+
+    def _draws(self, key):
+        n = self.model.n
+        key_u, key_site = jax.random.split(key)
+        v = update_rule(self.rule).variate(uniform_open(key_u, (n,), self.model.dtype))
+        if self.order == "random":
+            sites = jax.random.randint(key_site, (n,), 0, n)
+        else:
+            sites = jnp.arange(n)
+        return v, sites
+
+    def _lattice_sweep(self, key, state, beta):
+        model, n = self.model, self.model.n
+        update = update_rule(self.rule).update
+        nbr, w, _ = neighbour_table(model)
+        v, sites = self._draws(key)
+
+        def body(t, carry):
+            s, field, flips = carry
+            i = sites[t]
+            old, h = s[i], field[i]
+            new = update(old, h, beta, v[t])
+            delta = new - old
+            # O(d) per flip: only the 2d neighbours' fields change.
+            field = field.at[nbr[i]].add(w[i] * delta)
+            return s.at[i].set(new), field, flips + (delta != 0)
+
+        carry = (state.spins.reshape(n), state.field.reshape(n), jnp.zeros((), jnp.int32))
+        s, field, flips = jax.lax.fori_loop(0, n, body, carry)
+        s = s.reshape(model.shape)
+        # Incremental float updates drift over long runs; on a lattice an
+        # exact recomputation is one vectorized O(N) pass per sweep.
+        return s, ising._lattice_field(model, s), ising._energy(model, s), flips
+
+    def _dense_sweep(self, key, state, beta):
+        model, n, dtype = self.model, self.model.n, self.model.dtype
+        update = update_rule(self.rule).update
+        J = model.J
+        b = max(1, min(int(self.block_size), n))
+        n_blocks = -(-n // b)
+        pad = n_blocks * b - n
+        v, sites = self._draws(key)
+        active = jnp.arange(n_blocks * b) < n
+        sites = jnp.pad(sites, (0, pad)).reshape(n_blocks, b)
+        v = jnp.pad(v, (0, pad)).reshape(n_blocks, b)
+        active = active.reshape(n_blocks, b)
+
+        def block(k, carry):
+            s, field, flips = carry
+            blk, vk, act = sites[k], v[k], active[k]
+            Jbb = J[blk][:, blk]
+            same = (blk[:, None] == blk[None, :]).astype(dtype)
+            s_blk, f_blk = s[blk], field[blk]
+
+            def inner(t, c):
+                d, f = c
+                old = s_blk[t] + same[t] @ d   # a site may recur in a random scan
+                h = f_blk[t] + Jbb[t] @ d      # exact field given the block's earlier flips
+                delta = jnp.where(act[t], update(old, h, beta, vk[t]) - old, 0.0)
+                return d.at[t].set(delta), f + (delta != 0)
+
+            d, flips = jax.lax.fori_loop(0, b, inner, (jnp.zeros(b, dtype), flips), unroll=UNROLL)
+            return s.at[blk].add(d), field + J[:, blk] @ d, flips
+
+        carry = (state.spins, state.field, jnp.zeros((), jnp.int32))
+        s, field, flips = jax.lax.fori_loop(0, n_blocks, block, carry)
+        # E = -1/2 s.(f + h) from the cached fields: O(N), with no rounding
+        # accumulated over long runs. (A full field refresh would cost as
+        # much as the sweep itself.)
+        return s, field, -0.5 * jnp.sum(s * (field + model.h)), flips
+
+    def step(self, key, state: SpinState, beta):
+        model = self.model
+        check_state(state, ising.site_shape(model), needs_field=True)
+        beta = as_beta(beta, model.dtype)
+        sweep = self._lattice_sweep if isinstance(model, ising.LatticeIsing) else self._dense_sweep
+        s, field, energy, flips = sweep(key, state, beta)
+        new_state = SpinState(spins=s, field=field, energy=invalid_beta_to_nan(energy, beta))
+        return new_state, SweepInfo(acceptance_rate=invalid_beta_to_nan(flips.astype(model.dtype) / model.n, beta))
+
+
+def single_spin(model, rule: str = "metropolis", order: str = "sequential", block_size: int = BLOCK) -> SingleSpin:
     """Single-spin sampler with the given acceptance ``rule`` and visiting ``order``.
 
     :func:`metropolis` and :func:`glauber` are this function with ``rule`` set.
@@ -58,112 +155,22 @@ def single_spin(model, rule: str = "metropolis", order: str = "sequential", bloc
     The chain is the same as with a refresh after every flip; the work per
     flip is still O(N), but as matrix products, which a vmapped batch of
     chains turns into matrix-matrix products.
+
+    The returned sampler is a pytree whose leaves are the model's arrays, so
+    :func:`~jaxstat.mcmc.run` compiled for one disorder sample runs any other
+    of the same shapes without compiling again.
     """
     ising._check_model(model)
     block_size = check_positive_int(block_size, "block_size")
-    variate, update = update_rule(rule)
+    check_rule(rule)
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}; got {order!r}")
     if rule == "metropolis":
         ising.require_symmetric(model, "Metropolis acceptance")
-    n = model.n
-    dtype = model.dtype
-    shape = ising.site_shape(model)
-
-    def init(spins) -> SpinState:
-        s = ising._as_spins(model, spins)
-        if s.shape != shape:
-            raise ValueError(
-                f"spins must be one configuration of shape {shape} (vmap init over chains); got {s.shape}"
-            )
-        return SpinState(spins=s, field=ising._field(model, s), energy=ising._energy(model, s))
-
-    def draws(key):
-        key_u, key_site = jax.random.split(key)
-        v = variate(uniform_open(key_u, (n,), dtype))
-        if order == "random":
-            sites = jax.random.randint(key_site, (n,), 0, n)
-        else:
-            sites = jnp.arange(n)
-        return v, sites
-
-    if isinstance(model, ising.LatticeIsing):
-        nbr, w = _lattice_neighbours(model)
-
-        def resync(s, field):
-            # Incremental float updates drift over long runs; on a lattice an
-            # exact recomputation is one vectorized O(N) pass per sweep.
-            return ising._lattice_field(model, s), ising._energy(model, s)
-
-        def sweep(key, state, beta):
-            v, sites = draws(key)
-
-            def body(t, carry):
-                s, field, flips = carry
-                i = sites[t]
-                old, h = s[i], field[i]
-                new = update(old, h, beta, v[t])
-                delta = new - old
-                # O(d) per flip: only the 2d neighbours' fields change.
-                field = field.at[nbr[i]].add(w[i] * delta)
-                return s.at[i].set(new), field, flips + (delta != 0)
-
-            carry = (state.spins.reshape(n), state.field.reshape(n), jnp.zeros((), jnp.int32))
-            return jax.lax.fori_loop(0, n, body, carry)
-
-    else:
-        J = model.J
-
-        def resync(s, field):
-            # E = -1/2 s.(f + h) from the cached fields: O(N), with no rounding
-            # accumulated over long runs. (A full field refresh would cost as
-            # much as the sweep itself.)
-            return field, -0.5 * jnp.sum(s * (field + model.h))
-
-        b = max(1, min(int(block_size), n))
-        n_blocks = -(-n // b)
-        pad = n_blocks * b - n
-
-        def sweep(key, state, beta):
-            v, sites = draws(key)
-            active = jnp.arange(n_blocks * b) < n
-            sites = jnp.pad(sites, (0, pad)).reshape(n_blocks, b)
-            v = jnp.pad(v, (0, pad)).reshape(n_blocks, b)
-            active = active.reshape(n_blocks, b)
-
-            def block(k, carry):
-                s, field, flips = carry
-                blk, vk, act = sites[k], v[k], active[k]
-                Jbb = J[blk][:, blk]
-                same = (blk[:, None] == blk[None, :]).astype(dtype)
-                s_blk, f_blk = s[blk], field[blk]
-
-                def inner(t, c):
-                    d, f = c
-                    old = s_blk[t] + same[t] @ d   # a site may recur in a random scan
-                    h = f_blk[t] + Jbb[t] @ d      # exact field given the block's earlier flips
-                    delta = jnp.where(act[t], update(old, h, beta, vk[t]) - old, 0.0)
-                    return d.at[t].set(delta), f + (delta != 0)
-
-                d, flips = jax.lax.fori_loop(0, b, inner, (jnp.zeros(b, dtype), flips), unroll=UNROLL)
-                return s.at[blk].add(d), field + J[:, blk] @ d, flips
-
-            carry = (state.spins, state.field, jnp.zeros((), jnp.int32))
-            return jax.lax.fori_loop(0, n_blocks, block, carry)
-
-    def step(key, state: SpinState, beta):
-        check_state(state, shape, needs_field=True)
-        beta = as_beta(beta, dtype)
-        s, field, flips = sweep(key, state, beta)
-        s = s.reshape(shape)
-        field, energy = resync(s, field.reshape(shape))
-        new_state = SpinState(spins=s, field=field, energy=invalid_beta_to_nan(energy, beta))
-        return new_state, SweepInfo(acceptance_rate=invalid_beta_to_nan(flips.astype(dtype) / n, beta))
-
-    return Sampler(init, step)
+    return SingleSpin(model=model, rule=rule, order=order, block_size=block_size)
 
 
-def metropolis(model, order: str = "sequential") -> Sampler:
+def metropolis(model, order: str = "sequential") -> SingleSpin:
     r"""Single-spin Metropolis sampler for any symmetric model.
 
     Each update proposes flipping :math:`s_i` and accepts with probability
@@ -175,7 +182,7 @@ def metropolis(model, order: str = "sequential") -> Sampler:
       order: ``"sequential"`` (sites 0..N-1) or ``"random"`` (N uniform draws).
 
     Returns:
-      ``Sampler(init, step)``; ``step(key, state, beta)`` performs one sweep.
+      a :class:`SingleSpin` sampler; ``step(key, state, beta)`` performs one sweep.
 
     Example:
       >>> import jax, jaxstat as js
@@ -189,7 +196,7 @@ def metropolis(model, order: str = "sequential") -> Sampler:
     return single_spin(model, "metropolis", order)
 
 
-def glauber(model, order: str = "sequential") -> Sampler:
+def glauber(model, order: str = "sequential") -> SingleSpin:
     r"""Single-spin Glauber (heat-bath) sampler for any model.
 
     Each update sets :math:`s_i = +1` with probability

@@ -17,6 +17,8 @@ bond has exactly one end in colour 1 whose field is still exact, so
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -30,11 +32,14 @@ from jaxstat.mcmc.base import (
     check_rule,
     check_state,
     fast_sum,
+    one_configuration,
+    register_sampler,
+    static_field,
     uniform_open,
     update_rule,
 )
 
-__all__ = ["checkerboard"]
+__all__ = ["checkerboard", "Checkerboard"]
 
 
 def _colour1(shape):
@@ -47,54 +52,24 @@ def _colour1(shape):
     return (total & 1) == 1
 
 
-def checkerboard(model, rule: str = "metropolis") -> Sampler:
-    r"""Two-colour parallel sampler for nearest-neighbour lattices.
+@register_sampler
+class Checkerboard(Sampler):
+    """Two-colour sampler (a pytree): the lattice ``model`` is a leaf, ``rule`` static.
 
-    Args:
-      model: a :class:`jaxstat.ising.LatticeIsing` (uniform or per-bond
-        couplings, any dimension); periodic axes need even side lengths.
-      rule: ``"metropolis"`` or ``"glauber"`` (heat bath).
-
-    Returns:
-      ``Sampler(init, step)``; ``step(key, state, beta)`` updates colour 0,
-      then colour 1 (one sweep, N update attempts).
-
-    Example:
-      >>> import jax, jaxstat as js
-      >>> m = js.ising.lattice((16, 16))
-      >>> sampler = js.mcmc.checkerboard(m, rule="glauber")
-      >>> state = sampler.init(js.ising.random_spins(jax.random.key(0), (16, 16)))
-      >>> state, info = sampler.step(jax.random.key(1), state, 0.44)
-      >>> bool(abs(state.energy - js.ising.energy(m, state.spins)) < 1e-3)
-      True
+    Built and validated by :func:`checkerboard`.
     """
-    check_rule(rule)
-    if not isinstance(model, ising.LatticeIsing):
-        raise ValueError(
-            "checkerboard needs a nearest-neighbour lattice model (jaxstat.ising.lattice or "
-            f"edwards_anderson), which is bipartite; got {type(model).__name__}. "
-            "Use metropolis or glauber for dense models."
-        )
-    for k, (length, periodic) in enumerate(zip(model.shape, model.periodic)):
-        if periodic and length % 2:
-            raise ValueError(
-                f"checkerboard needs even side lengths on periodic axes (an odd ring is not "
-                f"bipartite); got shape {model.shape} with axis {k} of length {length}"
-            )
-    variate, update = update_rule(rule)
-    dtype = model.dtype
-    shape = model.shape
-    n = model.n
 
-    def init(spins) -> SpinState:
-        s = ising._as_spins(model, spins)
-        if s.shape != shape:
-            raise ValueError(
-                f"spins must be one configuration of shape {shape} (vmap init over chains); got {s.shape}"
-            )
-        return SpinState(spins=s, field=None, energy=ising._energy(model, s))
+    model: Any
+    rule: str = static_field(default="metropolis")
 
-    def step(key, state: SpinState, beta):
+    def init(self, spins) -> SpinState:
+        s = one_configuration(self.model, spins)
+        return SpinState(spins=s, field=None, energy=ising._energy(self.model, s))
+
+    def step(self, key, state: SpinState, beta):
+        model = self.model
+        shape, dtype, n = model.shape, model.dtype, model.n
+        variate, update = update_rule(self.rule)
         check_state(state, shape, needs_field=False)
         beta = as_beta(beta, dtype)
         # One uniform per site serves both half-sweeps: each site is updated
@@ -116,4 +91,45 @@ def checkerboard(model, rule: str = "metropolis") -> Sampler:
         energy = invalid_beta_to_nan(-sums[0] - sums[1], beta)
         return SpinState(spins=s1, field=None, energy=energy), SweepInfo(invalid_beta_to_nan(sums[2] / n, beta))
 
-    return Sampler(init, step)
+
+def check_bipartite(model, what: str):
+    """Refuse a model that is not a lattice with even periodic sides (not bipartite)."""
+    if not isinstance(model, ising.LatticeIsing):
+        raise ValueError(
+            f"{what} needs a nearest-neighbour lattice model (jaxstat.ising.lattice or "
+            f"edwards_anderson), which is bipartite; got {type(model).__name__}. "
+            "Use metropolis or glauber for dense models."
+        )
+    for k, (length, periodic) in enumerate(zip(model.shape, model.periodic)):
+        if periodic and length % 2:
+            raise ValueError(
+                f"{what} needs even side lengths on periodic axes (an odd ring is not "
+                f"bipartite); got shape {model.shape} with axis {k} of length {length}"
+            )
+
+
+def checkerboard(model, rule: str = "metropolis") -> Checkerboard:
+    r"""Two-colour parallel sampler for nearest-neighbour lattices.
+
+    Args:
+      model: a :class:`jaxstat.ising.LatticeIsing` (uniform or per-bond
+        couplings, any dimension); periodic axes need even side lengths.
+      rule: ``"metropolis"`` or ``"glauber"`` (heat bath).
+
+    Returns:
+      a :class:`Checkerboard` sampler (a pytree with the model's arrays as
+      leaves); ``step(key, state, beta)`` updates colour 0, then colour 1
+      (one sweep, N update attempts).
+
+    Example:
+      >>> import jax, jaxstat as js
+      >>> m = js.ising.lattice((16, 16))
+      >>> sampler = js.mcmc.checkerboard(m, rule="glauber")
+      >>> state = sampler.init(js.ising.random_spins(jax.random.key(0), (16, 16)))
+      >>> state, info = sampler.step(jax.random.key(1), state, 0.44)
+      >>> bool(abs(state.energy - js.ising.energy(m, state.spins)) < 1e-3)
+      True
+    """
+    check_rule(rule)
+    check_bipartite(model, "checkerboard")
+    return Checkerboard(model=model, rule=rule)

@@ -31,6 +31,7 @@ from jaxstat.stats.errors import (
     integrated_autocorrelation_time,
     mean_and_error,
 )
+from jaxstat.stats.free_energy import SteppingStone, stepping_stone
 from jaxstat.stats.observables import binder_cumulant, specific_heat, susceptibility
 
 __all__ = [
@@ -44,4 +45,6 @@ __all__ = [
     "blocking_levels",
     "blocking_error",
     "mean_and_error",
+    "SteppingStone",
+    "stepping_stone",
 ]

@@ -10,14 +10,25 @@ from helpers import within_sigmas
 
 
 def counting(sampler):
-    """Wrap a sampler so every trace of its step increments a counter."""
+    """Wrap a sampler so every trace of its step increments a counter.
+
+    Each call defines a new wrapper class, so its compiled programs are a fresh
+    cache entry; the inner sampler is a leaf like any other.
+    """
     count = {"traces": 0}
 
-    def step(key, state, beta):
-        count["traces"] += 1
-        return sampler.step(key, state, beta)
+    @js.mcmc.register_sampler
+    class Counting(js.mcmc.Sampler):
+        inner: object
 
-    return js.mcmc.Sampler(sampler.init, step), count
+        def init(self, spins):
+            return self.inner.init(spins)
+
+        def step(self, key, state, beta):
+            count["traces"] += 1
+            return self.inner.step(key, state, beta)
+
+    return Counting(sampler), count
 
 
 def test_new_beta_does_not_recompile():
@@ -220,3 +231,26 @@ def test_progress_does_not_change_the_chain():
     np.testing.assert_array_equal(plain[0].spins, ticked[0].spins)
     for k in plain[1]:
         np.testing.assert_array_equal(plain[1][k], ticked[1][k])
+
+
+def test_new_couplings_do_not_recompile():
+    """Samplers are pytrees with the model's arrays as leaves: a Python loop over
+    disorder samples or coupling sets of the same shapes compiles run once per kind."""
+    import jaxstat.mcmc.driver as driver
+
+    observe = lambda st: st.energy  # noqa: E731  (one function object for the whole loop)
+    before = driver._run_compiled._cache_size()
+    energies = []
+    for seed in range(3):
+        m = js.ising.sherrington_kirkpatrick(jax.random.key(seed), 12)
+        _, e = js.mcmc.run(jax.random.key(0), js.mcmc.metropolis(m), jnp.ones(12), 0.5, 4, observe=observe)
+        energies.append(np.asarray(e))
+    assert driver._run_compiled._cache_size() - before == 1
+    for seed in range(3):
+        J = jax.random.uniform(jax.random.key(10 + seed), (2, 6, 6), minval=0.5, maxval=1.5)
+        m = js.ising.lattice((6, 6), J=J, h=0.1 * seed)
+        _, e = js.mcmc.run(jax.random.key(0), js.mcmc.checkerboard(m), jnp.ones((6, 6)), 0.5, 4, observe=observe)
+        energies.append(np.asarray(e))
+    assert driver._run_compiled._cache_size() - before == 2
+    # the couplings really were inputs: every disorder sample gave its own energies
+    assert len({e.tobytes() for e in energies}) == 6

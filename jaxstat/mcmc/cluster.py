@@ -1,0 +1,295 @@
+r"""Cluster moves for ferromagnetic lattices: Swendsen–Wang and Wolff.
+
+Both rest on the Fortuin–Kasteleyn representation. Between aligned
+neighbours :math:`x, y` a bond is activated with probability
+
+.. math:: p_{xy} = 1 - e^{-2\beta J_{xy}},
+
+never between anti-aligned ones; the clusters of active bonds can then be
+flipped freely without changing the Boltzmann weight of the joint
+spin–bond distribution. Near :math:`T_c` clusters are as large as the
+correlated regions, so a cluster move decorrelates the lattice in a few
+steps where local moves need :math:`\sim L^{2.17}` sweeps (the critical
+slowing down the tour and ``benchmarks/cluster.py`` measure).
+
+Fields enter exactly through a *ghost spin* :math:`s_g = +1` coupled to each
+site by :math:`h_x`: a ghost bond is activated with probability
+:math:`1 - e^{-2\beta |h_x|}` when :math:`h_x s_x > 0`, and the cluster that
+holds the ghost never flips (Swendsen–Wang) or is flipped as its complement
+(Wolff: flipping the ghost's cluster and then every spin is the same
+physical move).
+
+The bonds must be ferromagnetic, :math:`J_{xy} \ge 0`: with frustrated bonds
+(spin glasses) the clusters percolate at every temperature and the moves
+become useless, though still correct. :func:`swendsen_wang` and
+:func:`wolff` refuse them; parallel tempering is the tool for frustrated
+models.
+
+Steps:
+
+* :func:`swendsen_wang`: one step draws every bond and flips every cluster
+  with probability 1/2: one sweep. Clusters are labelled on the device with
+  fixed shapes (hooking and compression, in ``jaxstat/mcmc/_lattice.py``).
+* :func:`wolff`: one step grows one cluster from a uniformly random seed and
+  flips it. A step is *one cluster*, not a sweep: ``info.cluster_size``
+  reports its size, and ``<cluster_size> / N`` steps make one
+  sweep-equivalent (the conversion ``benchmarks/cluster.py`` uses).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxstat import ising
+from jaxstat._validate import invalid_beta_to_nan, is_concrete
+from jaxstat.mcmc._lattice import label_components
+from jaxstat.mcmc._threefry import random_bits
+from jaxstat.mcmc.base import (
+    Sampler,
+    SpinState,
+    as_beta,
+    check_state,
+    fast_sum,
+    one_configuration,
+    register_sampler,
+    static_field,
+    uniform_open,
+)
+
+__all__ = ["swendsen_wang", "wolff", "SwendsenWang", "Wolff", "SwendsenWangInfo", "WolffInfo"]
+
+
+class SwendsenWangInfo(NamedTuple):
+    """Diagnostics of one Swendsen–Wang step.
+
+    Attributes:
+      acceptance_rate: fraction of spins flipped.
+      n_clusters: number of clusters (the ghost's, with a field, included).
+    """
+
+    acceptance_rate: jax.Array
+    n_clusters: jax.Array
+
+
+class WolffInfo(NamedTuple):
+    """Diagnostics of one Wolff step (one cluster).
+
+    Attributes:
+      acceptance_rate: fraction of spins flipped (the cluster, or its
+        complement when it holds the ghost spin).
+      cluster_size: number of lattice sites in the grown cluster.
+    """
+
+    acceptance_rate: jax.Array
+    cluster_size: jax.Array
+
+
+def _bond_probability(J, beta):
+    """1 - exp(-2 beta J) where J > 0, else 0 (also at beta = inf, where inf * 0 is NaN)."""
+    return jnp.where(J > 0, -jnp.expm1(-2.0 * beta * jnp.where(J > 0, J, 1.0)), 0.0)
+
+
+def _fk_bonds(key, model, s, beta, with_ghost: bool):
+    """Active FK bonds ``(d, *shape)`` and ghost bonds (``None`` without a field)."""
+    shape, d, dtype = model.shape, len(model.shape), model.dtype
+    J = jnp.broadcast_to(model.J, (d,) + shape)
+    u = uniform_open(key, (d + with_ghost,) + shape, dtype)
+    aligned = jnp.stack([s * jnp.roll(s, -1, axis=k) > 0 for k in range(d)])
+    bonds = aligned & (u[:d] < _bond_probability(J, beta))
+    if not with_ghost:
+        return bonds, None
+    h = jnp.broadcast_to(model.h, shape)
+    ghost = (h * s > 0) & (u[d] < _bond_probability(jnp.abs(h), beta))
+    return bonds, ghost
+
+
+def _finish(model, s, flipped, beta, has_field):
+    """New state and flipped fraction; NaN where the model breaks the sampler's contract.
+
+    A traced model cannot be checked when the sampler is built: antiferromagnetic
+    bonds, or a field on a sampler built without one, give NaN rather than a
+    plausible number.
+    """
+    bad = jnp.any(model.J < 0)
+    if not has_field:
+        bad = bad | jnp.any(model.h != 0)
+    energy = jnp.where(bad, jnp.nan, ising._energy(model, s))
+    rate = jnp.where(bad, jnp.nan, fast_sum(flipped.astype(model.dtype)) / model.n)
+    return SpinState(spins=s, field=None, energy=invalid_beta_to_nan(energy, beta)), invalid_beta_to_nan(rate, beta)
+
+
+@register_sampler
+class SwendsenWang(Sampler):
+    """Swendsen–Wang sampler (a pytree); built and validated by :func:`swendsen_wang`."""
+
+    model: Any
+    has_field: bool = static_field(default=False)
+
+    def init(self, spins) -> SpinState:
+        s = one_configuration(self.model, spins)
+        return SpinState(spins=s, field=None, energy=ising._energy(self.model, s))
+
+    def step(self, key, state: SpinState, beta):
+        model = self.model
+        n = model.n
+        check_state(state, model.shape, needs_field=False)
+        beta = as_beta(beta, model.dtype)
+        k_bonds, k_flip = jax.random.split(key)
+        s = state.spins
+        bonds, ghost = _fk_bonds(k_bonds, model, s, beta, self.has_field)
+        roots, _ = label_components(bonds, ghost)
+        site_roots = roots[:n]
+        # One fair coin per potential root, read by every site of its cluster.
+        coin = (random_bits(k_flip, roots.shape) & 1) == 1
+        flip = coin[site_roots]
+        if self.has_field:
+            flip = flip & (site_roots != roots[n])  # the ghost's cluster stays
+        flip = flip.reshape(model.shape)
+        s = jnp.where(flip, -s, s)
+        n_clusters = jnp.sum(roots == jnp.arange(roots.shape[0]))
+        if self.has_field:  # an isolated ghost is its own root but no cluster of sites
+            n_clusters = n_clusters - (roots[n] == n)
+        new_state, rate = _finish(model, s, flip, beta, self.has_field)
+        return new_state, SwendsenWangInfo(acceptance_rate=rate, n_clusters=n_clusters)
+
+
+def _grow(bonds, ghost, seed_mask):
+    """The cluster of ``seed_mask`` through active bonds, by frontier growth.
+
+    Each round adds the bonded neighbours of the last round's new sites, so the
+    rounds are as many as the cluster is wide (its chemical distance), each a
+    few fused passes of rolls over the lattice. Returns (cluster, holds_ghost).
+    """
+    d = bonds.shape[0]
+
+    def body(carry):
+        cluster, frontier, has_ghost = carry
+        grown = jnp.zeros_like(frontier)
+        for k in range(d):
+            grown = grown | jnp.roll(frontier & bonds[k], 1, axis=k) | (jnp.roll(frontier, -1, axis=k) & bonds[k])
+        if ghost is not None:
+            reached = ~has_ghost & jnp.any(frontier & ghost)
+            grown = grown | (reached & ghost)
+            has_ghost = has_ghost | reached
+        new = grown & ~cluster
+        return cluster | new, new, has_ghost
+
+    init = (seed_mask, seed_mask, jnp.asarray(False))
+    cluster, _, has_ghost = jax.lax.while_loop(lambda c: jnp.any(c[1]), body, init)
+    return cluster, has_ghost
+
+
+@register_sampler
+class Wolff(Sampler):
+    """Wolff single-cluster sampler (a pytree); built and validated by :func:`wolff`."""
+
+    model: Any
+    has_field: bool = static_field(default=False)
+
+    def init(self, spins) -> SpinState:
+        s = one_configuration(self.model, spins)
+        return SpinState(spins=s, field=None, energy=ising._energy(self.model, s))
+
+    def step(self, key, state: SpinState, beta):
+        model = self.model
+        check_state(state, model.shape, needs_field=False)
+        beta = as_beta(beta, model.dtype)
+        k_bonds, k_seed = jax.random.split(key)
+        s = state.spins
+        bonds, ghost = _fk_bonds(k_bonds, model, s, beta, self.has_field)
+        seed = jax.random.randint(k_seed, (), 0, model.n)
+        seed_mask = (jnp.arange(model.n) == seed).reshape(model.shape)
+        cluster, has_ghost = _grow(bonds, ghost, seed_mask)
+        flip = jnp.where(has_ghost, ~cluster, cluster)
+        s = jnp.where(flip, -s, s)
+        new_state, rate = _finish(model, s, flip, beta, self.has_field)
+        size = fast_sum(cluster.astype(model.dtype))
+        return new_state, WolffInfo(acceptance_rate=rate, cluster_size=invalid_beta_to_nan(size, beta))
+
+
+def _check_ferromagnetic_lattice(model, what: str) -> bool:
+    """Validate the model for cluster moves; return whether it has a field."""
+    if not isinstance(model, ising.LatticeIsing):
+        raise ValueError(
+            f"{what} needs a nearest-neighbour lattice model (jaxstat.ising.lattice); got "
+            f"{type(model).__name__}. For dense models use metropolis or glauber, and parallel_tempering "
+            "where they are slow."
+        )
+    if is_concrete(model.J):
+        J = np.asarray(model.J)
+        if (J < 0).any():
+            raise ValueError(
+                f"{what} needs ferromagnetic couplings J >= 0: Fortuin–Kasteleyn clusters of frustrated or "
+                f"antiferromagnetic bonds percolate at every temperature, so cluster moves do not help; got "
+                f"min J = {float(J.min()):.3g}. For spin glasses such as edwards_anderson use "
+                "jaxstat.mcmc.parallel_tempering over a single-spin or checkerboard sampler."
+            )
+    if not is_concrete(model.h):
+        return True
+    return bool(np.any(np.asarray(model.h) != 0))
+
+
+def swendsen_wang(model) -> SwendsenWang:
+    r"""Swendsen–Wang cluster sampler for ferromagnetic lattices.
+
+    One step activates a bond between aligned neighbours with probability
+    :math:`1 - e^{-2\beta J_{xy}}`, labels the clusters of active bonds and
+    flips each with probability 1/2 (one sweep). A uniform or per-site field
+    is handled exactly by a ghost spin whose cluster never flips.
+
+    Args:
+      model: a :class:`jaxstat.ising.LatticeIsing` with couplings
+        :math:`J \ge 0` (uniform or per bond), any dimension, periodic or
+        open, any field.
+
+    Returns:
+      a :class:`SwendsenWang` sampler; ``info`` is a :class:`SwendsenWangInfo`.
+
+    Raises:
+      ValueError: for a dense model or a negative coupling.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxstat as js
+      >>> m = js.ising.lattice((16, 16))
+      >>> state, trace = js.mcmc.run(jax.random.key(0), js.mcmc.swendsen_wang(m), jnp.ones((16, 16)), 0.44, 10)
+      >>> sorted(trace)
+      ['acceptance_rate', 'energy', 'magnetization', 'n_clusters']
+    """
+    return SwendsenWang(model=model, has_field=_check_ferromagnetic_lattice(model, "swendsen_wang"))
+
+
+def wolff(model) -> Wolff:
+    r"""Wolff single-cluster sampler for ferromagnetic lattices.
+
+    One step picks a uniformly random seed site, grows its cluster through
+    bonds to aligned neighbours activated with probability
+    :math:`1 - e^{-2\beta J_{xy}}` and flips it. With a field the cluster
+    may reach the ghost spin; the physical move is then to flip every site
+    *outside* the cluster.
+
+    One step is one cluster: ``info.cluster_size`` reports its size, and
+    ``N / <cluster_size>`` steps are one sweep-equivalent. At ``T_c`` the
+    mean cluster grows like :math:`L^{\gamma/\nu} = L^{7/4}`; at high
+    temperature clusters are single sites and a sweep needs about N steps.
+    The cluster is grown by frontier rounds over the whole lattice (see
+    :func:`_grow`), measured faster here than labelling every cluster and
+    keeping one (``benchmarks/cluster.py``).
+
+    Args:
+      model: as for :func:`swendsen_wang`.
+
+    Returns:
+      a :class:`Wolff` sampler; ``info`` is a :class:`WolffInfo`.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxstat as js
+      >>> m = js.ising.lattice((16, 16))
+      >>> state, trace = js.mcmc.run(jax.random.key(0), js.mcmc.wolff(m), jnp.ones((16, 16)), 0.6, 5)
+      >>> bool(trace["cluster_size"].min() > 200)   # deep in the ordered phase clusters span the lattice
+      True
+    """
+    return Wolff(model=model, has_field=_check_ferromagnetic_lattice(model, "wolff"))
