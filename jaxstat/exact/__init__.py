@@ -25,6 +25,16 @@ in the thermodynamic limit: critical temperature, spontaneous magnetization,
 energy and specific heat per spin (for other :math:`J` use :math:`T/J` and
 scale energies by :math:`J`). The complete elliptic integrals they need are
 computed by the arithmetic-geometric mean in ``jax.numpy``.
+
+Finite torus (Kaufman)
+----------------------
+:func:`kaufman` gives the exact :math:`\log Z`, :math:`\langle E\rangle` and
+:math:`\operatorname{Var}E` of the zero-field square-lattice ferromagnet on a
+finite :math:`L \times M` torus (any sides >= 2, the same lattice as
+``jaxstat.ising.lattice((L, M), periodic=True)``) from Kaufman's four-term
+formula, in log space, with energies by automatic differentiation. It costs
+:math:`O(L)` per temperature, so it is the reference for Monte Carlo runs at
+and near :math:`T_c` on lattices far too large to enumerate.
 """
 
 from jaxstat.exact.enumeration import (
@@ -44,6 +54,7 @@ from jaxstat.exact.onsager import (
     onsager_specific_heat,
     onsager_tc,
 )
+from jaxstat.exact.torus import KaufmanResult, kaufman
 
 __all__ = [
     "MAX_ENUMERATE_SPINS",
@@ -59,4 +70,6 @@ __all__ = [
     "onsager_magnetization",
     "onsager_energy",
     "onsager_specific_heat",
+    "KaufmanResult",
+    "kaufman",
 ]
