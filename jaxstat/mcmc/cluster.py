@@ -57,7 +57,6 @@ from jaxstat.mcmc.base import (
     one_configuration,
     register_sampler,
     static_field,
-    uniform_open,
 )
 
 __all__ = ["swendsen_wang", "wolff", "SwendsenWang", "Wolff", "SwendsenWangInfo", "WolffInfo"]
