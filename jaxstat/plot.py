@@ -412,3 +412,87 @@ def eigenvalue_bars(eigenvalues: dict, errors: dict | None = None, ax=None, syml
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+# --------------------------------------------------------------------------- #
+# dynamics: critical slowing down, spin glasses with replica exchange
+# --------------------------------------------------------------------------- #
+def critical_slowing_down(sizes, taus: dict, fits: dict | None = None):
+    """Integrated autocorrelation times against L on log–log axes, one panel per observable.
+
+    Args:
+      sizes: lattice sizes L.
+      taus: ``{algorithm: {L: {"abs_m": (tau, err), "energy": (tau, err)}}}`` in sweeps.
+      fits: optional ``{algorithm: {"abs_m": (z, err, log_prefactor), "energy": ...}}``, drawn
+        as power laws ``exp(log_prefactor) L^z``.
+
+    Returns:
+      The matplotlib figure.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    L = np.asarray(sizes, float)
+    for ax, key, label in zip(axes, ("abs_m", "energy"), (r"$|m|$", r"energy $E$")):
+        for i, (name, per_L) in enumerate(taus.items()):
+            tau = np.array([per_L[s][key][0] for s in sizes])
+            err = np.array([per_L[s][key][1] for s in sizes])
+            color = f"C{i}"
+            z = fits[name][key] if fits else None
+            lab = name if z is None else f"{name}: z = {z[0]:.2f} ± {z[1]:.2f}"
+            ax.errorbar(L, tau, yerr=err, fmt="o", color=color, capsize=2, label=lab)
+            if z is not None:
+                ax.plot(L, np.exp(z[2]) * L ** z[0], "-", color=color, lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(L, [str(int(s)) for s in sizes])
+        ax.set_xlabel("lattice size L")
+        ax.set_ylabel(r"$\tau_{\rm int}$ (sweeps)")
+        ax.set_title(f"autocorrelation of {label} at $T_c$")
+        ax.legend(fontsize=8)
+    fig.suptitle(r"2D Ising model at $T_c$: $\tau \sim L^z$")
+    return fig
+
+
+def spin_glass_tempering(temperatures, energies: dict, overlaps: dict, ground_state_energy: float | None = None):
+    """Energy per spin against T (with the annealed -1/(2T) above T = 1) and histograms of
+    the overlap q of two replicas at the temperatures in ``overlaps``.
+
+    Args:
+      temperatures: shape ``(R,)``.
+      energies: ``{N: (mean, err)}`` arrays of shape ``(R,)``.
+      overlaps: ``{T: {N: samples of q}}``.
+      ground_state_energy: Parisi's ground-state energy per spin, marked at T = 0.
+
+    Returns:
+      The matplotlib figure.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 1 + len(overlaps), figsize=(4.2 * (1 + len(overlaps)), 4), constrained_layout=True)
+    T = np.asarray(temperatures, float)
+    ax = axes[0]
+    for N, (mean, err) in sorted(energies.items()):
+        ax.errorbar(T, np.asarray(mean), yerr=np.asarray(err), marker="o", ms=3, lw=1, capsize=2, label=f"N = {N}")
+    grid = np.linspace(1.0, T.max(), 50)
+    ax.plot(grid, -1 / (2 * grid), "k-", lw=1.5, label=r"$-1/(2T)$, $T > 1$")
+    if ground_state_energy is not None:
+        ax.plot([0], [ground_state_energy], "k*", ms=10, label=f"Parisi $e_0$ = {ground_state_energy}")
+    ax.axvline(1.0, color="gray", ls="--", lw=1)
+    ax.set_xlim(0, T.max() * 1.05)
+    ax.set_xlabel("temperature T")
+    ax.set_ylabel("energy per spin")
+    ax.legend(fontsize=8)
+    ax.set_title("SK model, disorder average")
+    for ax, (t, per_n) in zip(axes[1:], overlaps.items()):
+        for N, q in sorted(per_n.items()):
+            # q takes the N + 1 values -1, -1 + 2/N, ..., 1: bins of a whole number of them
+            # (about 1/16 wide), aligned between values, so no bin is empty by construction.
+            width = 2 / N * max(1, round(N / 32))
+            bins = np.arange(-1 - 1 / N, 1 + 1 / N + width, width)
+            ax.hist(np.asarray(q).ravel(), bins=bins, density=True, histtype="step", lw=1.5, label=f"N = {N}")
+        ax.set_xlabel(r"overlap $q = s^a \cdot s^b / N$")
+        ax.set_ylabel(r"$P(q)$")
+        ax.set_title(f"T = {t}")
+        ax.legend(fontsize=8)
+    fig.suptitle("Sherrington–Kirkpatrick spin glass by parallel tempering")
+    return fig

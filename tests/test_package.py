@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import jaxstat
 
 
@@ -59,16 +61,30 @@ def test_cli_help_and_bad_section(tmp_path):
         raise AssertionError("an unknown section must be rejected")
 
 
-def test_quick_tour_of_the_hopfield_perceptron_and_boltzmann_sections(tmp_path):
-    """The tour must keep running: the quick versions of the newer sections, figures and summary."""
-    from jaxstat.tour import run_tour
+QUICK_TOUR_FIGURES = {
+    "ising": ["ising_thermodynamics", "ising_snapshots"],
+    "dynamics": ["critical_slowing_down"],
+    "spinglass": ["spin_glass"],
+    "hopfield": ["hopfield_recall", "hopfield_capacity", "hopfield_diagram", "hopfield_dense"],
+    "perceptron": ["perceptron_fruit", "perceptron_capacity", "perceptron_generalization", "perceptron_digits"],
+    "boltzmann": ["rbm_filters", "rbm_samples", "rbm_likelihood"],
+    "landscape": ["landscape_planes", "landscape_surfaces", "landscape_curvatures", "landscape_spectrum"],
+}
+QUICK_TOUR_HEADINGS = {
+    "ising": "## Ising model", "dynamics": "## Critical slowing down", "spinglass": "## The SK spin glass",
+    "hopfield": "## Hopfield networks", "perceptron": "## Perceptron", "boltzmann": "## Restricted Boltzmann machines",
+    "landscape": "## Loss landscapes",
+}
 
-    out = run_tour(tmp_path, sections=["hopfield", "perceptron", "boltzmann", "landscape"], quick=True)
-    summary = (out / "summary.md").read_text()
-    assert "## Hopfield networks" in summary and "## Perceptron" in summary
-    assert "## Restricted Boltzmann machines" in summary
-    for name in ["hopfield_recall", "hopfield_capacity", "hopfield_diagram", "hopfield_dense", "perceptron_fruit",
-                 "perceptron_capacity", "perceptron_generalization", "perceptron_digits", "rbm_filters",
-                 "rbm_samples", "rbm_likelihood", "landscape_planes", "landscape_surfaces", "landscape_curvatures",
-                 "landscape_spectrum"]:
+
+@pytest.mark.parametrize("section", sorted(QUICK_TOUR_FIGURES))
+def test_quick_tour_section(tmp_path, section):
+    """The tour must keep running: the quick version of every section writes its figures and summary
+    (one test per section, so parallel test workers share the load)."""
+    from jaxstat.tour import SECTIONS, run_tour
+
+    assert set(QUICK_TOUR_FIGURES) == set(SECTIONS)
+    out = run_tour(tmp_path, sections=[section], quick=True)
+    assert QUICK_TOUR_HEADINGS[section] in (out / "summary.md").read_text()
+    for name in QUICK_TOUR_FIGURES[section]:
         assert (out / f"{name}.png").stat().st_size > 1000, name

@@ -72,13 +72,8 @@ from jaxstat.boltzmann.rbm import (
     visible_mean,
     visible_probs,
 )
-from jaxstat.boltzmann.train import (
-    FitResult,
-    cd_gradient,
-    contrastive_loss,
-    default_optimizer,
-    fit,
-)
+from jaxstat.boltzmann.contrastive import cd_gradient, contrastive_loss
+from jaxstat.boltzmann.train import FitResult, default_optimizer, fit
 
 __all__ = [
     "BlockGibbs",

@@ -29,11 +29,16 @@ Steps:
 
 * :func:`swendsen_wang`: one step draws every bond and flips every cluster
   with probability 1/2: one sweep. Clusters are labelled on the device with
-  fixed shapes (hooking and compression, in ``jaxstat/mcmc/_lattice.py``).
+  fixed shapes (FastSV, in ``jaxstat/mcmc/_lattice.py``).
 * :func:`wolff`: one step grows one cluster from a uniformly random seed and
   flips it. A step is *one cluster*, not a sweep: ``info.cluster_size``
-  reports its size, and ``<cluster_size> / N`` steps make one
-  sweep-equivalent (the conversion ``benchmarks/cluster.py`` uses).
+  reports its size, and ``N / <cluster_size>`` steps make one
+  sweep-equivalent (so an autocorrelation time of tau steps is
+  ``tau <cluster_size> / N`` sweeps, the conversion ``benchmarks/cluster.py``
+  uses).
+
+Bonds are drawn by comparing raw 32-bit random words with the integer
+threshold of their probability, computed once for uniform couplings.
 """
 
 from __future__ import annotations
@@ -93,10 +98,10 @@ def _bond_probability(J, beta):
 
 
 def _threshold(p):
-    """``p`` in [0, 1] as a uint32 threshold t with P(bits < t) = p (to 2^-32; p = 1 exactly)."""
-    scaled = jnp.clip(p.astype(jnp.float64 if p.dtype == jnp.float64 else jnp.float32) * 4294967296.0, 0.0,
-                      4294967040.0)
-    return scaled.astype(jnp.uint32), p >= 1
+    """``p`` in [0, 1] as a uint32 threshold t with P(bits < t) = p, to 2^-32 in float64 and to
+    p's own 24-bit resolution in float32 (the largest float32 below 2^32 caps it; p = 1 is
+    exact through the second output)."""
+    return jnp.clip(p * 4294967296.0, 0.0, 4294967040.0).astype(jnp.uint32), p >= 1
 
 
 def _random_below(key, shape, p):

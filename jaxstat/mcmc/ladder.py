@@ -107,11 +107,11 @@ def tune_ladder(key, sampler, spins, betas, n_rounds: int = 6, n_sweeps: int = 6
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxstat as js
-      >>> m = js.ising.sherrington_kirkpatrick(jax.random.key(0), 16)
-      >>> t = js.mcmc.tune_ladder(jax.random.key(1), js.mcmc.metropolis(m), jnp.ones(16),
-      ...                         jnp.geomspace(0.1, 3.0, 6), n_rounds=3, n_sweeps=32)
+      >>> m = js.ising.sherrington_kirkpatrick(jax.random.key(0), 8)
+      >>> t = js.mcmc.tune_ladder(jax.random.key(1), js.mcmc.metropolis(m), jnp.ones(8),
+      ...                         jnp.geomspace(0.1, 3.0, 5), n_rounds=2, n_sweeps=16)
       >>> t.betas.shape, round(float(t.betas[0]), 5), round(float(t.betas[-1]), 5)
-      ((6,), 0.1, 3.0)
+      ((5,), 0.1, 3.0)
       >>> bool(t.barrier > 0), t.suggested_n_rungs >= 2
       (True, True)
     """

@@ -75,22 +75,27 @@ class TemperingState(NamedTuple):
     n_steps: jax.Array
 
     def _in_rung_order(self, x):
-        return jnp.take(x, self.replica, axis=0)
+        # Batch-aware (a state returned by a vmapped run has leading chain axes):
+        # the rung axis is the last axis of ``replica``.
+        axis = self.replica.ndim - 1
+        index = self.replica.reshape(self.replica.shape + (1,) * (x.ndim - self.replica.ndim))
+        return jnp.take_along_axis(x, index, axis=axis)
 
     @property
     def spins(self):
-        """Configurations in rung order: ``spins[i]`` is at ``betas[i]``."""
+        """Configurations in rung order: ``spins[i]`` is at ``betas[i]`` (``spins[..., i, :]``
+        for a batch of states)."""
         return self._in_rung_order(self.replicas.spins)
 
     @property
     def energy(self):
-        """Energies in rung order, shape ``(R,)``."""
+        """Energies in rung order, shape ``(R,)`` (or ``(..., R)`` for a batch of states)."""
         return self._in_rung_order(self.replicas.energy)
 
     @property
     def beta_index(self):
-        """The rung of each replica, int32 ``(R,)`` (the inverse of ``replica``)."""
-        return _inverse(self.replica)
+        """The rung of each replica, int32 ``(R,)``: the inverse permutation of ``replica``."""
+        return jnp.argsort(self.replica, axis=-1).astype(jnp.int32)
 
 
 class TemperingInfo(NamedTuple):
@@ -195,7 +200,7 @@ class ParallelTempering(Sampler):
         rung = _inverse(state.replica)
         replicas, infos = jax.vmap(self.base.step)(jax.random.split(k_local, R), state.replicas, self.betas[rung])
 
-        energy = jnp.take(replicas.energy, state.replica, axis=0)  # rung order
+        energy = jnp.take(replicas.energy, state.replica, axis=0)  # rung order (one state: axis 0)
         log_alpha = jnp.minimum((self.betas[1:] - self.betas[:-1]) * (energy[1:] - energy[:-1]), 0.0)
         if self.scheme == "nonreversible":
             parity = state.n_steps % 2
@@ -271,11 +276,11 @@ def parallel_tempering(sampler, betas, scheme: str = "nonreversible") -> Paralle
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxstat as js
-      >>> m = js.ising.sherrington_kirkpatrick(jax.random.key(0), 32)
-      >>> pt = js.mcmc.parallel_tempering(js.mcmc.metropolis(m), jnp.linspace(0.2, 2.0, 8))
-      >>> state, trace = js.mcmc.run(jax.random.key(1), pt, jnp.ones(32), None, 100)
+      >>> m = js.ising.sherrington_kirkpatrick(jax.random.key(0), 16)
+      >>> pt = js.mcmc.parallel_tempering(js.mcmc.metropolis(m), jnp.linspace(0.2, 2.0, 6))
+      >>> state, trace = js.mcmc.run(jax.random.key(1), pt, jnp.ones(16), None, 50)
       >>> trace["energy"].shape, state.spins.shape, trace["swap_acceptance"].shape
-      ((100, 8), (8, 32), (100, 7))
+      ((50, 6), (6, 16), (50, 5))
     """
     if not isinstance(sampler, Sampler) or sampler.has_ladder:
         raise ValueError(

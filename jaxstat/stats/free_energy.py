@@ -70,7 +70,7 @@ def stepping_stone(betas, energies, min_blocks: int = 32) -> SteppingStone:
       >>> m = js.ising.lattice((4, 4))
       >>> betas = jnp.linspace(0.0, 0.4, 9)
       >>> pt = js.mcmc.parallel_tempering(js.mcmc.checkerboard(m), betas)
-      >>> _, trace = js.mcmc.run(jax.random.key(0), pt, jnp.ones((4, 4)), None, 4000, burn_in=200)
+      >>> _, trace = js.mcmc.run(jax.random.key(0), pt, jnp.ones((4, 4)), None, 2000, burn_in=200)
       >>> r = js.stats.stepping_stone(betas, trace["energy"])
       >>> exact = js.exact.enumerate(m, 0.4).log_z - 16 * jnp.log(2.0)
       >>> bool(abs(r.log_z[-1] - exact) < 4 * r.log_z_stderr[-1])

@@ -16,13 +16,17 @@ import jax
 
 from jaxstat.tour._common import stage
 from jaxstat.tour.boltzmann import boltzmann_section
+from jaxstat.tour.dynamics import dynamics_section
 from jaxstat.tour.hopfield import hopfield_section
 from jaxstat.tour.ising import ising_section
 from jaxstat.tour.landscape import landscape_section
 from jaxstat.tour.perceptron import perceptron_section
+from jaxstat.tour.spinglass import spinglass_section
 
 SECTIONS: dict[str, Callable] = {
     "ising": ising_section,
+    "dynamics": dynamics_section,
+    "spinglass": spinglass_section,
     "hopfield": hopfield_section,
     "perceptron": perceptron_section,
     "boltzmann": boltzmann_section,

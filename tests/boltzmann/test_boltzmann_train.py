@@ -17,13 +17,8 @@ import optax
 import pytest
 
 from jaxstat.boltzmann import base_rate_bias, log_likelihood, rbm
-from jaxstat.boltzmann.train import (
-    FitResult,
-    _with_decay,
-    cd_gradient,
-    contrastive_loss,
-    fit,
-)
+from jaxstat.boltzmann.contrastive import cd_gradient, contrastive_loss
+from jaxstat.boltzmann.train import FitResult, _with_decay, fit
 
 N_VISIBLE = 8
 FLIP = 0.1  # each pixel of a prototype flips with this probability

@@ -41,9 +41,10 @@ MODELS = {
     "cubic": (cubic_model, (0.15, 0.3, 0.5)),
     "open-per-bond": (open_lattice_model, (0.2, 0.5, 0.8)),
 }
-# Wolff steps are single clusters, about one site each at high temperature:
-# 256 of them are ~25 sweeps at beta = 0.2 (and more where clusters grow).
-STEPS = {"swendsen_wang": 64, "wolff": 256}
+# Wolff steps are single clusters, one or two sites each at high temperature:
+# 128 of them flip every spin of these 12- and 16-site lattices about ten times
+# at beta = 0.2, and far more often where clusters grow.
+STEPS = {"swendsen_wang": 64, "wolff": 128}
 
 
 @pytest.mark.parametrize("algorithm", sorted(STEPS))

@@ -163,8 +163,8 @@ def _state_pvalues(model, betas, spins, energies):
 TARGETS = {"glassy": (glassy_model, GLASSY_BETAS), "two-basin": (two_basin_model, TWO_BASIN_BETAS)}
 
 
-@pytest.mark.parametrize("scheme", ["nonreversible", "reversible"])
-@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("target,scheme", [("glassy", "nonreversible"), ("two-basin", "nonreversible"),
+                                           ("two-basin", "reversible")])
 def test_tempering_samples_a_peaked_target_at_every_rung(target, scheme):
     make, betas = TARGETS[target]
     model = make()
@@ -204,7 +204,7 @@ def test_single_spin_moves_alone_fail_the_two_basin_target():
 # --------------------------------------------------------------------------- #
 # round trips
 # --------------------------------------------------------------------------- #
-def _round_trip_rates(scheme, n_chains=32, n_steps=2000, burn_in=200):
+def _round_trip_rates(scheme, n_chains=24, n_steps=2000, burn_in=200):
     model = glassy_model(8)  # 256 states: exact draws stay cheap
     pt = js.mcmc.parallel_tempering(exact_draws(model), GLASSY_BETAS, scheme=scheme)
 
