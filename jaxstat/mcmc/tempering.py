@@ -95,7 +95,7 @@ class TemperingState(NamedTuple):
     @property
     def beta_index(self):
         """The rung of each replica, int32 ``(R,)``: the inverse permutation of ``replica``."""
-        return jnp.argsort(self.replica, axis=-1).astype(jnp.int32)
+        return _inverse(self.replica)
 
 
 class TemperingInfo(NamedTuple):
@@ -118,7 +118,13 @@ class TemperingInfo(NamedTuple):
 
 
 def _inverse(permutation):
-    return jnp.zeros_like(permutation).at[permutation].set(jnp.arange(permutation.shape[0], dtype=permutation.dtype))
+    """The inverse permutation along the last axis (a sort of R small integers; batch axes allowed)."""
+    return jnp.argsort(permutation, axis=-1).astype(permutation.dtype)
+
+
+def _rung_order(tree, replica):
+    """Every leaf of one state's ``tree`` (replica order, leading axis R) in rung order."""
+    return jax.tree.map(lambda x: jnp.take(x, replica, axis=0), tree)
 
 
 def _initial_direction(rung, n_rungs):
@@ -200,7 +206,7 @@ class ParallelTempering(Sampler):
         rung = _inverse(state.replica)
         replicas, infos = jax.vmap(self.base.step)(jax.random.split(k_local, R), state.replicas, self.betas[rung])
 
-        energy = jnp.take(replicas.energy, state.replica, axis=0)  # rung order (one state: axis 0)
+        energy = _rung_order(replicas.energy, state.replica)
         log_alpha = jnp.minimum((self.betas[1:] - self.betas[:-1]) * (energy[1:] - energy[:-1]), 0.0)
         if self.scheme == "nonreversible":
             parity = state.n_steps % 2
@@ -222,14 +228,13 @@ class ParallelTempering(Sampler):
             swapped=swapped,
             round_trips=completed,
             beta_index=new_rung,
-            base=jax.tree.map(lambda x: jnp.take(x, state.replica, axis=0), infos),
+            base=_rung_order(infos, state.replica),
         )
         return new_state, info
 
     def observe(self, state: TemperingState):
         """The base sampler's default record at every rung (leading axis R, rung order)."""
-        ordered = jax.tree.map(lambda x: jnp.take(x, state.replica, axis=0), state.replicas)
-        return jax.vmap(self.base.observe)(ordered)
+        return jax.vmap(self.base.observe)(_rung_order(state.replicas, state.replica))
 
 
 def check_ladder(betas, name: str = "betas"):

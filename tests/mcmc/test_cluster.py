@@ -169,6 +169,18 @@ def test_wolff_cluster_sizes_at_infinite_temperature():
     np.testing.assert_allclose(np.asarray(trace["acceptance_rate"]), 1 / 64)
 
 
+@pytest.mark.parametrize("h", [0.0, 0.3])
+def test_wolff_methods_give_the_same_chain(h):
+    """method="label" finds the seed's cluster by labelling them all: the same cluster as the
+    frontier growth, so from the same key the same chain (with a field, the ghost's cluster too)."""
+    J = jax.random.uniform(jax.random.key(1), (2, 6, 10), minval=0.3, maxval=1.0)
+    m = js.ising.lattice((6, 10), J=J, h=h, periodic=(True, False))
+    s0 = js.ising.random_spins(jax.random.key(2), (6, 10))
+    runs = [js.mcmc.run(jax.random.key(3), js.mcmc.wolff(m, method=method), s0, 0.5, 30) for method in ("grow", "label")]
+    np.testing.assert_array_equal(runs[0][0].spins, runs[1][0].spins)
+    np.testing.assert_array_equal(runs[0][1]["cluster_size"], runs[1][1]["cluster_size"])
+
+
 def test_cluster_samplers_do_not_recompile_for_new_couplings():
     import jaxstat.mcmc.driver as driver
 
@@ -189,6 +201,7 @@ def test_cluster_samplers_do_not_recompile_for_new_couplings():
         (lambda: js.mcmc.wolff(js.ising.sherrington_kirkpatrick(jax.random.key(0), 8)), r"lattice model"),
         (lambda: js.mcmc.kawasaki(js.ising.sherrington_kirkpatrick(jax.random.key(0), 8)), r"lattice model"),
         (lambda: js.mcmc.kawasaki(js.ising.lattice((4, 4)), rule="exchange"), r"rule must be one of"),
+        (lambda: js.mcmc.wolff(js.ising.lattice((4, 4)), method="bfs"), r"method must be one of \('grow', 'label'\)"),
         (lambda: js.mcmc.swendsen_wang(js.ising.lattice((4, 4))).init(jnp.ones((2, 4, 4))), r"one configuration"),
         (lambda: js.mcmc.run(jax.random.key(0), js.mcmc.wolff(js.ising.lattice((4, 4))), jnp.zeros((4, 4)), 0.3, 2),
          r"only -1 and \+1"),
