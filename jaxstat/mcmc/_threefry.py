@@ -12,6 +12,14 @@ its time here.
 Each call draws two fresh key words from the caller's JAX key (any PRNG
 implementation) and encrypts the counters 0, 1, 2, ...: the standard
 counter-mode use of Threefry.
+
+Two layouts give the same words. :func:`random_bits` flattens the pair of
+output halves, which fuses best into the lattice sweeps' uniforms;
+:func:`random_bits_by_rows` stacks the halves along the leading axis, which
+XLA:CPU fuses into an elementwise consumer of other rank-d arrays (the
+Fortuin–Kasteleyn bonds) without evaluating the generator twice per word:
+4.5x faster there (L = 64 bonds: 99 µs -> 22 µs per draw), but 1.4x slower
+in the checkerboard sweep, so each caller uses the layout that measures best.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 _U = jnp.uint32
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -56,3 +65,18 @@ def random_bits(key, shape) -> jax.Array:
     counter = jax.lax.iota(_U, half)
     a, b = threefry2x32(k[0], k[1], counter, counter + _U(half))
     return jnp.concatenate([a, b])[:size].reshape(shape)
+
+
+def random_bits_by_rows(key, shape) -> jax.Array:
+    """The words of :func:`random_bits` (bit-identical), built half by half along the leading
+    axis so that no flat reshape of a concatenation reaches the consumer's fusion."""
+    shape = tuple(shape)
+    if not shape or shape[0] % 2:
+        return random_bits(key, shape)
+    half_shape = (shape[0] // 2,) + shape[1:]
+    half = math.prod(half_shape)
+    k = jax.random.bits(key, (2,), _U)
+    strides = np.cumprod((1,) + half_shape[:0:-1])[::-1]  # row-major counter of each element
+    counter = sum(jax.lax.broadcasted_iota(_U, half_shape, ax) * _U(int(st)) for ax, st in enumerate(strides))
+    a, b = threefry2x32(k[0], k[1], counter, counter + _U(half))
+    return jnp.concatenate([a, b], axis=0)

@@ -52,7 +52,7 @@ import numpy as np
 from jaxstat import ising
 from jaxstat._validate import invalid_beta_to_nan, is_concrete
 from jaxstat.mcmc._lattice import label_components, pack_bits, shift_backward, shift_forward, unpack_bits
-from jaxstat.mcmc._threefry import random_bits
+from jaxstat.mcmc._threefry import random_bits, random_bits_by_rows
 from jaxstat.mcmc.base import (
     Sampler,
     SpinState,
@@ -107,7 +107,7 @@ def _threshold(p):
 def _random_below(key, shape, p):
     """Booleans that are True with probability ``p`` (broadcast), from raw 32-bit words."""
     t, certain = _threshold(p)
-    return (random_bits(key, shape) < t) | certain
+    return (random_bits_by_rows(key, shape) < t) | certain
 
 
 def _fk_bonds(key, model, s, beta, with_ghost: bool):

@@ -48,3 +48,11 @@ def test_fast_sum_matches_sum():
     np.testing.assert_allclose(fast_sum(x), jnp.sum(x), rtol=1e-5)
     np.testing.assert_allclose(fast_sum(x, n_lead=1), jnp.sum(x, axis=(1, 2, 3)), rtol=1e-5)
     np.testing.assert_allclose(fast_sum(jnp.ones((7,))), 7.0)
+
+
+def test_row_layout_gives_the_same_words():
+    from jaxstat.mcmc._threefry import random_bits_by_rows
+
+    for shape in [(2, 6, 5), (4, 3), (3, 4), (2,), (6, 2, 3, 2)]:
+        key = jax.random.key(sum(shape))
+        np.testing.assert_array_equal(np.asarray(random_bits_by_rows(key, shape)), np.asarray(random_bits(key, shape)))
