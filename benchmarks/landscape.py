@@ -146,7 +146,7 @@ def bench_eigs(main, small, repeats, n_seeds=5):
           f"over {n_seeds} seeds (range {min(ph_errs):.1e}-{max(ph_errs):.1e})")
     js_err = {}
     for n_iter in (8, 10, 12, 14, 16, 20, 32):
-        errs = [rel_err(js.landscape.hessian_eigs(f_s, p_s, 5, key=jax.random.key(s), n_iter=n_iter).eigenvalues,
+        errs = [rel_err(js.landscape.hessian_eigs(jax.random.key(s), f_s, p_s, 5, n_iter=n_iter).eigenvalues,
                         exact) for s in range(n_seeds)]
         js_err[n_iter] = errs
         print(f"  jaxstat hessian_eigs n_iter={n_iter:2d}: max relative error median {statistics.median(errs):.2e}, "
@@ -166,7 +166,7 @@ def bench_eigs(main, small, repeats, n_seeds=5):
         row = {"pyhessian": t_ph}
         for n_iter in (n_acc, n_ph):
             seeds = iter(range(100, 10_000))
-            call = lambda n_iter=n_iter: js.landscape.hessian_eigs(ff, pp, 5, key=jax.random.key(next(seeds)),
+            call = lambda n_iter=n_iter: js.landscape.hessian_eigs(jax.random.key(next(seeds)), ff, pp, 5,
                                                                     n_iter=n_iter).eigenvalues
             t_first, _ = first_call(call)
             row[n_iter] = (t_first, median_time(call, repeats))
@@ -177,9 +177,9 @@ def bench_eigs(main, small, repeats, n_seeds=5):
               f"n_iter={n_ph} (PyHessian's accuracy): {row[n_ph][1][0] * 1e3:.0f} ms, "
               f"{t_ph[0] / row[n_ph][1][0]:.1f}x faster")
     # the main net has no dense Hessian; its reference is a long Lanczos, certified by its residuals
-    ref = js.landscape.hessian_eigs(f, params, 5, key=jax.random.key(7), n_iter=128)
+    ref = js.landscape.hessian_eigs(jax.random.key(7), f, params, 5, n_iter=128)
     ref_vals = np.asarray(ref.eigenvalues, np.float64)
-    e_acc = rel_err(js.landscape.hessian_eigs(f, params, 5, key=jax.random.key(1), n_iter=n_acc).eigenvalues, ref_vals)
+    e_acc = rel_err(js.landscape.hessian_eigs(jax.random.key(1), f, params, 5, n_iter=n_acc).eigenvalues, ref_vals)
     torch.manual_seed(0)
     e_ph = rel_err(pyhessian_obj(net, X, Y).eigenvalues(top_n=5)[0], ref_vals)
     print(f"  64-128-128-10 against 128-step Lanczos (top 5 {np.array2string(ref_vals, precision=5)}, "
@@ -211,7 +211,7 @@ def bench_trace_density(main, repeats):
     out = {"pyhessian": (t_ph, n_ph, ph_est)}
     for n in sorted({n_ph, 100}):
         seeds = iter(range(10_000))
-        call = lambda n=n: tuple(js.landscape.hessian_trace(f, params, jax.random.key(next(seeds)), n))
+        call = lambda n=n: tuple(js.landscape.hessian_trace(jax.random.key(next(seeds)), f, params, n))
         t_first, est = first_call(call)
         t = median_time(call, repeats)
         out[n] = (t_first, t, est)
@@ -225,7 +225,7 @@ def bench_trace_density(main, repeats):
     ph_density()
     t_phd = median_time(ph_density, repeats)
     seeds = iter(range(10_000))
-    call = lambda: js.landscape.spectral_density(f, params, jax.random.key(next(seeds)), n_probes=1, n_iter=100).density
+    call = lambda: js.landscape.spectral_density(jax.random.key(next(seeds)), f, params, n_probes=1, n_iter=100).density
     t_first, _ = first_call(call)
     t_d = median_time(call, repeats)
     out["density"] = (t_phd, t_first, t_d)

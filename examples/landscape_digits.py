@@ -35,10 +35,10 @@ def loss(p):                                          # cross-entropy + 0.01/2 |
 
 
 saddle = pair_average(fit_adam(lambda p: loss(pair_average(p, 16)), params, 3000, 2e-2), 16)
-hd = js.landscape.hessian_directions(loss, saddle, jax.random.key(1))
+hd = js.landscape.hessian_directions(jax.random.key(1), loss, saddle)
 n = ravel_pytree(saddle)[0].size
-curv = js.landscape.random_projection_curvature(loss, saddle, jax.random.key(2), 500)
-tr = js.landscape.hessian_trace(loss, saddle, jax.random.key(3), 100, "hutch++")
+curv = js.landscape.random_projection_curvature(jax.random.key(2), loss, saddle, 500)
+tr = js.landscape.hessian_trace(jax.random.key(3), loss, saddle, 100, "hutch++")
 print(f"saddle: |grad| {float(js.landscape.tree_norm(jax.grad(loss)(saddle))):.1e}, "
       f"lambda_max {hd.eigenvalues[0]:.4f} ± {hd.residuals[0]:.1e}, lambda_min {hd.eigenvalues[1]:.5f} ± {hd.residuals[1]:.1e}")
 print(f"random projections: mean curvature {curv.mean:.4f} ± {curv.stderr:.4f}; "

@@ -145,10 +145,14 @@ def check_key(key, name: str = "key"):
         dtype = getattr(key, "dtype", None)
         if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
             return key
-        if dtype == jnp.uint32 and jnp.ndim(key) >= 1:
-            return key
+        if dtype == jnp.uint32 and jnp.ndim(key) >= 1 and jnp.shape(key)[-1] == 2:
+            return key  # a legacy raw key, jax.random.PRNGKey(0): two uint32 words
+    hint = ""
+    if callable(key):
+        hint = (" (a function: every jaxstat function that draws random numbers takes the key first, "
+                "e.g. hessian_eigs(key, loss, params, k))")
     raise ValueError(
-        f"{name} must be a JAX PRNG key such as jax.random.key(0); got {type(key).__name__} {key!r:.60}"
+        f"{name} must be a JAX PRNG key such as jax.random.key(0); got {type(key).__name__} {key!r:.60}{hint}"
     )
 
 

@@ -162,7 +162,7 @@ def _default_n_iter(n: int, k_total: int) -> int:
     return min(n, max(64, 4 * k_total))
 
 
-def hessian_eigs(loss, params, k: int = 1, which: str = "largest", *, key, n_iter: int | None = None):
+def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_iter: int | None = None):
     r"""The ``k`` largest and/or smallest Hessian eigenpairs by Lanczos.
 
     Runs ``n_iter`` steps of Lanczos with full reorthogonalisation from a
@@ -179,11 +179,11 @@ def hessian_eigs(loss, params, k: int = 1, which: str = "largest", *, key, n_ite
     descending then the ``k`` smallest ascending (``[k]`` is :math:`\lambda_{min}`).
 
     Args:
+      key: PRNG key for the start vector.
       loss: ``loss(params) -> scalar`` over any pytree.
       params: the point where the Hessian is taken.
       k: number of eigenpairs per end; ``k <= n`` (``2k <= n`` for "both").
       which: ``"largest"``, ``"smallest"`` or ``"both"``.
-      key: PRNG key for the start vector.
       n_iter: Krylov dimension (HVPs), ``k <= n_iter <= n``; default
         ``min(n, max(64, 4k))`` (``8k`` for "both"). Raise it when residuals are large.
 
@@ -195,15 +195,15 @@ def hessian_eigs(loss, params, k: int = 1, which: str = "largest", *, key, n_ite
       >>> import jaxstat as js
       >>> d = jnp.array([3.0, -1.0, 0.5, 2.0])
       >>> loss = lambda p: 0.5 * jnp.sum(d * p["x"] ** 2)
-      >>> r = js.landscape.hessian_eigs(loss, {"x": jnp.ones(4)}, 1, "both", key=jax.random.key(0))
+      >>> r = js.landscape.hessian_eigs(jax.random.key(0), loss, {"x": jnp.ones(4)}, 1, "both")
       >>> [round(float(v), 4) for v in r.eigenvalues]
       [3.0, -1.0]
       >>> r.eigenvectors["x"].shape
       (2, 4)
     """
+    check_key(key)
     check_params(params)
     check_loss(_jit_loss(loss), params)
-    check_key(key)
     check_choice(which, "which", ("largest", "smallest", "both"))
     k = check_positive_int(k, "k")
     n = n_params(params)

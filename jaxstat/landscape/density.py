@@ -81,15 +81,15 @@ def broadened_density(grid, nodes, weights, sigma):
 
 
 def spectral_density(
-    loss, params, key, n_probes: int = 10, n_iter: int = 80, *, grid=None, n_grid: int = 1000, sigma=None,
+    key, loss, params, n_probes: int = 10, n_iter: int = 80, *, grid=None, n_grid: int = 1000, sigma=None,
     batch_size=None,
 ):
     r"""Smoothed Hessian eigenvalue density by stochastic Lanczos quadrature.
 
     Args:
+      key: PRNG key for the Rademacher probes.
       loss: ``loss(params) -> scalar`` over any pytree.
       params: the point where the Hessian is taken.
-      key: PRNG key for the Rademacher probes.
       n_probes: independent probes (each one Lanczos run); their spread is
         the Monte Carlo error of the density and of its moments.
       n_iter: Lanczos steps (HVPs) per probe, ``1 <= n_iter <= n``; capped at ``n``.
@@ -106,15 +106,15 @@ def spectral_density(
       >>> import jax, jax.numpy as jnp
       >>> import jaxstat as js
       >>> loss = lambda p: 0.5 * jnp.sum(jnp.linspace(-1.0, 2.0, 10) * p ** 2)
-      >>> r = js.landscape.spectral_density(loss, jnp.zeros(10), jax.random.key(0), n_probes=4, n_iter=10)
+      >>> r = js.landscape.spectral_density(jax.random.key(0), loss, jnp.zeros(10), n_probes=4, n_iter=10)
       >>> r.density.shape, r.nodes.shape
       ((1000,), (4, 10))
       >>> round(float(jnp.trapezoid(r.density, r.grid)), 4)
       1.0
     """
+    check_key(key)
     check_params(params)
     check_loss(_jit_loss(loss), params)
-    check_key(key)
     n_probes = check_positive_int(n_probes, "n_probes")
     n_iter = min(check_positive_int(n_iter, "n_iter"), n_params(params))
     n_grid = check_positive_int(n_grid, "n_grid", minimum=2)

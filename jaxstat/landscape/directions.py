@@ -254,7 +254,7 @@ class HessianDirections(NamedTuple):
     residuals: jax.Array
 
 
-def hessian_directions(loss, params, key, n_iter=None) -> HessianDirections:
+def hessian_directions(key, loss, params, n_iter=None) -> HessianDirections:
     r"""The eigenvectors of the largest and of the most negative Hessian eigenvalue, as directions.
 
     Böttcher and Wheeler propose these instead of random directions: a random
@@ -262,15 +262,15 @@ def hessian_directions(loss, params, key, n_iter=None) -> HessianDirections:
     sphere is ``tr(H)/n``, so a random plane through a saddle almost always
     looks convex; the plane of ``(v_max, v_min)`` shows the steepest upward
     curvature beside the downward one when ``lambda_min < 0``. Computed by
-    ``hessian_eigs(loss, params, 1, "both", key=key, n_iter=n_iter)``
+    ``hessian_eigs(key, loss, params, 1, "both", n_iter=n_iter)``
     (Lanczos with full reorthogonalisation); each vector has unit norm over
     all leaves together and its sign is fixed so that its largest-magnitude
     entry is positive.
 
     Args:
+      key: PRNG key for the Lanczos start vector.
       loss: ``loss(params) -> scalar`` over any pytree.
       params: the point where the Hessian is taken.
-      key: PRNG key for the Lanczos start vector.
       n_iter: Krylov dimension (see ``hessian_eigs``); raise it when a residual is large.
 
     Returns:
@@ -278,11 +278,11 @@ def hessian_directions(loss, params, key, n_iter=None) -> HessianDirections:
 
     >>> import jax, jax.numpy as jnp
     >>> loss = lambda p: 0.5 * (3.0 * p["a"][0] ** 2 - p["a"][1] ** 2) + p["b"] ** 2
-    >>> r = hessian_directions(loss, {"a": jnp.zeros(2), "b": jnp.array(0.0)}, jax.random.key(0))
+    >>> r = hessian_directions(jax.random.key(0), loss, {"a": jnp.zeros(2), "b": jnp.array(0.0)})
     >>> [round(float(v), 4) for v in r.eigenvalues], r.bottom["a"].round(4).tolist()
     ([3.0, -1.0], [0.0, 1.0])
     """
-    eig = hessian_eigs(loss, params, 1, "both", key=key, n_iter=n_iter)
+    eig = hessian_eigs(key, loss, params, 1, "both", n_iter=n_iter)
 
     def pick(i):
         v = jax.tree.map(lambda x: x[i], eig.eigenvectors)

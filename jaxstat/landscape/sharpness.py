@@ -47,14 +47,14 @@ class Sharpness(NamedTuple):
     epsilon_sharpness: jax.Array
 
 
-def epsilon_sharpness(loss, params, epsilon: float, key, n_steps: int = 50, step_size=None):
+def epsilon_sharpness(key, loss, params, epsilon: float, n_steps: int = 50, step_size=None):
     r"""Largest loss increase in the ``epsilon``-ball around ``params`` (projected ascent).
 
     Args:
+      key: PRNG key for the starting point on the sphere.
       loss: ``loss(params) -> scalar`` over any pytree.
       params: centre of the ball.
       epsilon: L2 radius over all parameters together.
-      key: PRNG key for the starting point on the sphere.
       n_steps: ascent steps (one gradient each).
       step_size: length of each normalised step; default ``epsilon``.
 
@@ -65,13 +65,13 @@ def epsilon_sharpness(loss, params, epsilon: float, key, n_steps: int = 50, step
       >>> import jax, jax.numpy as jnp
       >>> import jaxstat as js
       >>> loss = lambda p: 0.5 * jnp.sum(jnp.array([4.0, 1.0, -2.0]) * p ** 2)
-      >>> r = js.landscape.epsilon_sharpness(loss, jnp.zeros(3), 0.1, jax.random.key(0))
+      >>> r = js.landscape.epsilon_sharpness(jax.random.key(0), loss, jnp.zeros(3), 0.1)
       >>> round(float(r.value), 4)  # eps^2 lambda_max / 2
       0.02
     """
+    check_key(key)
     check_params(params)
     check_loss(loss, params)
-    check_key(key)
     epsilon = check_positive_float(epsilon, "epsilon")
     n_steps = check_positive_int(n_steps, "n_steps")
     step_size = epsilon if step_size is None else check_positive_float(step_size, "step_size")
@@ -107,7 +107,7 @@ def epsilon_sharpness(loss, params, epsilon: float, key, n_steps: int = 50, step
     return EpsilonSharpness(value, unravel(delta))
 
 
-def sharpness(loss, params, key, *, epsilon: float = 1e-2, n_iter=None, n_samples: int = 100, n_steps: int = 50):
+def sharpness(key, loss, params, *, epsilon: float = 1e-2, n_iter=None, n_samples: int = 100, n_steps: int = 50):
     r""":math:`\lambda_{max}` (Lanczos), tr(H) (Hutchinson) and epsilon-sharpness at ``params``.
 
     Returns:
@@ -119,12 +119,12 @@ def sharpness(loss, params, key, *, epsilon: float = 1e-2, n_iter=None, n_sample
       >>> import jax, jax.numpy as jnp
       >>> import jaxstat as js
       >>> loss = lambda p: 0.5 * jnp.sum(jnp.array([4.0, 1.0, -2.0]) * p ** 2)
-      >>> s = js.landscape.sharpness(loss, jnp.zeros(3), jax.random.key(0), epsilon=0.1)
+      >>> s = js.landscape.sharpness(jax.random.key(0), loss, jnp.zeros(3), epsilon=0.1)
       >>> round(float(s.lambda_max), 4), round(float(s.epsilon_sharpness), 4)
       (4.0, 0.02)
     """
     k_eig, k_trace, k_eps = jax.random.split(check_key(key), 3)
-    eigs = hessian_eigs(loss, params, 1, "largest", key=k_eig, n_iter=n_iter)
-    trace = hessian_trace(loss, params, k_trace, n_samples)
-    eps = epsilon_sharpness(loss, params, epsilon, k_eps, n_steps)
+    eigs = hessian_eigs(k_eig, loss, params, 1, "largest", n_iter=n_iter)
+    trace = hessian_trace(k_trace, loss, params, n_samples)
+    eps = epsilon_sharpness(k_eps, loss, params, epsilon, n_steps)
     return Sharpness(eigs.eigenvalues[0], eigs.residuals[0], trace.estimate, trace.stderr, eps.value)

@@ -74,18 +74,18 @@ def _evaluate(fn, points, chunk_size):
     return out.reshape(-1)[:m]
 
 
-def line(loss, params, direction, alphas, chunk_size=4):
-    """The loss along a line: ``out[i] = loss(params + alphas[i] * direction)``.
+def line(loss, params, direction, xs, chunk_size=4):
+    """The loss along a line: ``out[i] = loss(params + xs[i] * direction)``.
 
     Args:
       loss: ``loss(params) -> scalar``, finite at ``params``.
       params: a pytree of float arrays (the centre).
       direction: a pytree shaped like ``params`` (e.g. ``random_direction``).
-      alphas: 1-D array of step sizes.
+      xs: 1-D array of step sizes.
       chunk_size: how many points to vmap per chunk (default 4), or None for every point at once.
 
     Returns:
-      Array of shape ``(len(alphas),)`` in the loss's dtype.
+      Array of shape ``(len(xs),)`` in the loss's dtype.
 
     >>> import jax.numpy as jnp
     >>> loss = lambda p: 0.5 * jnp.sum(p["x"] ** 2)
@@ -95,10 +95,10 @@ def line(loss, params, direction, alphas, chunk_size=4):
     check_params(params)
     check_loss(_jit_loss(loss), params)
     direction = check_like(direction, params, "direction")
-    alphas = _check_grid(alphas, "alphas")
+    xs = _check_grid(xs, "xs")
     chunk_size = _check_chunk(chunk_size)
 
-    return _line_run(_Static(loss), params, direction, alphas, chunk_size)
+    return _line_run(_Static(loss), params, direction, xs, chunk_size)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
@@ -107,21 +107,21 @@ def _line_run(loss, p, d, a, chunk_size):
     return _evaluate(lambda c: loss(_shift(p, c, (d,))), a[:, None], chunk_size)
 
 
-def plane(loss, params, d1, d2, alphas, betas, chunk_size=4):
-    """The loss on a plane: ``out[i, j] = loss(params + alphas[i] * d1 + betas[j] * d2)``.
+def plane(loss, params, d1, d2, xs, ys, chunk_size=4):
+    """The loss on a plane: ``out[i, j] = loss(params + xs[i] * d1 + ys[j] * d2)``.
 
-    The ``len(alphas) * len(betas)`` points are vmapped ``chunk_size`` at a
+    The ``len(xs) * len(ys)`` points are vmapped ``chunk_size`` at a
     time (all at once when None), so memory is bounded by one chunk.
 
     Args:
       loss: ``loss(params) -> scalar``, finite at ``params``.
       params: a pytree of float arrays (the centre).
       d1, d2: pytrees shaped like ``params``.
-      alphas, betas: 1-D coordinate grids along ``d1`` and ``d2``.
+      xs, ys: 1-D coordinate grids along ``d1`` and ``d2``.
       chunk_size: a positive int, points per vmapped chunk (default 4), or None for all at once.
 
     Returns:
-      Array of shape ``(len(alphas), len(betas))``.
+      Array of shape ``(len(xs), len(ys))``.
 
     >>> import jax.numpy as jnp
     >>> loss = lambda p: jnp.sum(p["x"] ** 2)
@@ -133,10 +133,10 @@ def plane(loss, params, d1, d2, alphas, betas, chunk_size=4):
     check_loss(_jit_loss(loss), params)
     d1 = check_like(d1, params, "d1")
     d2 = check_like(d2, params, "d2")
-    alphas = _check_grid(alphas, "alphas")
-    betas = _check_grid(betas, "betas")
+    xs = _check_grid(xs, "xs")
+    ys = _check_grid(ys, "ys")
     chunk_size = _check_chunk(chunk_size)
-    return _plane_run(_Static(loss), params, d1, d2, alphas, betas, chunk_size)
+    return _plane_run(_Static(loss), params, d1, d2, xs, ys, chunk_size)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
@@ -147,10 +147,10 @@ def _plane_run(loss, p, u, v, a, b, chunk_size):
     return vals.reshape(a.shape[0], b.shape[0])
 
 
-def interpolate(loss, params_a, params_b, alphas, chunk_size=4):
-    """The loss on the line through two solutions: ``loss((1 - α) θ_a + α θ_b)`` for each α.
+def interpolate(loss, params_a, params_b, xs, chunk_size=4):
+    """The loss on the line through two solutions: ``loss((1 - α) θ_a + α θ_b)`` for each α in ``xs``.
 
-    ``alphas = 0`` and ``1`` give ``loss(params_a)`` and ``loss(params_b)``;
+    ``xs = 0`` and ``1`` give ``loss(params_a)`` and ``loss(params_b)``;
     values outside [0, 1] extrapolate.
 
     >>> import jax.numpy as jnp
@@ -163,7 +163,7 @@ def interpolate(loss, params_a, params_b, alphas, chunk_size=4):
     check_params(params_a, "params_a")
     check_loss(loss, params_b)
     diff = jax.tree.map(lambda b, a: b - a, params_b, params_a)
-    return line(loss, params_a, diff, alphas, chunk_size)
+    return line(loss, params_a, diff, xs, chunk_size)
 
 
 def bezier_point(params_a, params_b, control, t):

@@ -79,13 +79,13 @@ def _apply_all(f, vecs, batch_size):
     return jax.lax.map(f, vecs, batch_size=batch_size)
 
 
-def hessian_trace(loss, params, key, n_samples: int = 100, method: str = "hutchinson", *, batch_size=None):
+def hessian_trace(key, loss, params, n_samples: int = 100, method: str = "hutchinson", *, batch_size=None):
     r"""Stochastic estimate of :math:`\operatorname{tr} H` with a standard error.
 
     Args:
+      key: PRNG key for the Rademacher probes.
       loss: ``loss(params) -> scalar`` over any pytree.
       params: the point where the Hessian is taken.
-      key: PRNG key for the Rademacher probes.
       n_samples: Hessian-vector products spent (>= 2; >= 4 for Hutch++).
       method: ``"hutchinson"`` or ``"hutch++"`` (see the module docstring for
         what the error bar means in each).
@@ -99,13 +99,13 @@ def hessian_trace(loss, params, key, n_samples: int = 100, method: str = "hutchi
       >>> import jaxstat as js
       >>> A = jnp.array([[2.0, 1.0], [1.0, 3.0]])
       >>> loss = lambda p: 0.5 * p["x"] @ A @ p["x"]
-      >>> est, err = js.landscape.hessian_trace(loss, {"x": jnp.zeros(2)}, jax.random.key(0), 50)
+      >>> est, err = js.landscape.hessian_trace(jax.random.key(0), loss, {"x": jnp.zeros(2)}, 50)
       >>> bool(abs(est - 5.0) < 4 * err + 1e-6)
       True
     """
+    check_key(key)
     check_params(params)
     check_loss(_jit_loss(loss), params)
-    check_key(key)
     check_choice(method, "method", ("hutchinson", "hutch++"))
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4 if method == "hutch++" else 2)
     if batch_size is not None:
@@ -144,7 +144,7 @@ def _trace_run(loss, params, key, n_samples, method, batch_size):
 
 
 def random_projection_curvature(
-    loss, params, key, n_samples: int = 100, method: str = "jvp", *, step=None, batch_size=None
+    key, loss, params, n_samples: int = 100, method: str = "jvp", *, step=None, batch_size=None
 ):
     r"""Curvature of the loss along random unit directions, an HVP-free trace estimate.
 
@@ -167,13 +167,13 @@ def random_projection_curvature(
       >>> import jax, jax.numpy as jnp
       >>> import jaxstat as js
       >>> loss = lambda p: 0.5 * jnp.sum(jnp.array([1.0, 2.0, 3.0]) * p ** 2)
-      >>> r = js.landscape.random_projection_curvature(loss, jnp.zeros(3), jax.random.key(0), 400)
+      >>> r = js.landscape.random_projection_curvature(jax.random.key(0), loss, jnp.zeros(3), 400)
       >>> bool(abs(r.mean - 2.0) < 4 * r.stderr)
       True
     """
+    check_key(key)
     check_params(params)
     check_loss(_jit_loss(loss), params)
-    check_key(key)
     check_choice(method, "method", ("jvp", "finite_difference"))
     n_samples = check_positive_int(n_samples, "n_samples", minimum=2)
     if batch_size is not None:

@@ -103,10 +103,10 @@ def _analyse(loss, params, key, cfg, window=None):
         t[0] = now
 
     out = {"loss": float(loss(params)), "grad_norm": float(landscape.tree_norm(jax.grad(loss)(params))), "n": n}
-    hd = landscape.hessian_directions(loss, params, ks[0], n_iter=cfg["n_iter"])
+    hd = landscape.hessian_directions(ks[0], loss, params, n_iter=cfg["n_iter"])
     out["hd"] = hd
     # k_bars = 1 (quick) reuses the compiled program of hessian_directions
-    out["eigs"] = landscape.hessian_eigs(loss, params, cfg["k_bars"], "both", key=ks[1], n_iter=cfg["n_iter"])
+    out["eigs"] = landscape.hessian_eigs(ks[1], loss, params, cfg["k_bars"], "both", n_iter=cfg["n_iter"])
     tick("lanczos")
     # Windows. A saddle made by tying units is shallow: along v_min the loss falls as ½ λ_min β²
     # only until quartic terms take over, so the planes are drawn where the quadratic model holds:
@@ -135,15 +135,15 @@ def _analyse(loss, params, key, cfg, window=None):
     out["direction_norm"] = scale
     tick("planes")
     # curvature of random projections vs the normalized trace
-    out["hutchinson"] = landscape.hessian_trace(loss, params, ks[4], cfg["n_trace"], "hutchinson")
-    out["hutchpp"] = landscape.hessian_trace(loss, params, ks[5], cfg["n_trace"], "hutch++")
+    out["hutchinson"] = landscape.hessian_trace(ks[4], loss, params, cfg["n_trace"], "hutchinson")
+    out["hutchpp"] = landscape.hessian_trace(ks[5], loss, params, cfg["n_trace"], "hutch++")
     tick("trace")
-    out["projection"] = landscape.random_projection_curvature(loss, params, ks[6], cfg["n_projections"])
+    out["projection"] = landscape.random_projection_curvature(ks[6], loss, params, cfg["n_projections"])
     tick("projections")
     stats = random_plane_statistics(loss, params, ks[7], cfg["n_planes"])
     (out["plane_curv"], out["indefinite"]), (out["fn_curv"], out["fn_indefinite"]) = stats["isotropic"], stats["filter"]
     tick("random planes")
-    out["density"] = landscape.spectral_density(loss, params, jax.random.fold_in(key, 9), cfg["n_probes"],
+    out["density"] = landscape.spectral_density(jax.random.fold_in(key, 9), loss, params, cfg["n_probes"],
                                                 cfg["n_iter_slq"])
     tick("density")
     out["times"] = times

@@ -101,7 +101,7 @@ def test_hessian_eigs_quadratic_extreme_pairs(which):
     with jax.enable_x64(True):
         loss, params, A, U = quadratic_problem()
         k = 3
-        r = js.landscape.hessian_eigs(loss, params, k, which, key=jax.random.key(0))
+        r = js.landscape.hessian_eigs(jax.random.key(0), loss, params, k, which)
         top = np.arange(len(SPECTRUM) - 1, len(SPECTRUM) - 1 - k, -1)
         bottom = np.arange(k)
         idx = {"largest": top, "smallest": bottom, "both": np.concatenate([top, bottom])}[which]
@@ -121,7 +121,7 @@ def test_hessian_eigs_mlp_against_dense_eigh():
         H = np.asarray(js.landscape.hessian(loss, params))
         exact = np.linalg.eigvalsh(H)
         k = 3
-        r = js.landscape.hessian_eigs(loss, params, k, "both", key=jax.random.key(1))  # default n_iter = 64 < n = 191
+        r = js.landscape.hessian_eigs(jax.random.key(1), loss, params, k, "both")  # default n_iter = 64 < n = 191
         expected = np.concatenate([exact[::-1][:k], exact[:k]])
         # the bottom of an MLP spectrum is small and crowded: compare on the
         # scale of the spectrum as well as relatively
@@ -134,7 +134,7 @@ def test_hessian_eigs_mlp_against_dense_eigh():
 
 def test_hessian_eigs_float32_top_pair():
     loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
-    r = js.landscape.hessian_eigs(loss, params, 1, key=jax.random.key(0))
+    r = js.landscape.hessian_eigs(jax.random.key(0), loss, params, 1)
     assert r.eigenvalues.dtype == jnp.float32
     np.testing.assert_allclose(r.eigenvalues, SPECTRUM[-1:], rtol=1e-4)
 
@@ -154,13 +154,13 @@ def test_hvp_rejects_direction_with_other_structure_or_shape():
 def test_hessian_eigs_rejects_k_too_large():
     loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
     with pytest.raises(ValueError, match="k must satisfy k <= the number of parameters 21; got k=22"):
-        js.landscape.hessian_eigs(loss, params, 22, key=jax.random.key(0))
+        js.landscape.hessian_eigs(jax.random.key(0), loss, params, 22)
     with pytest.raises(ValueError, match=r"k must satisfy 2k .* <= the number of parameters 21; got k=11"):
-        js.landscape.hessian_eigs(loss, params, 11, "both", key=jax.random.key(0))
+        js.landscape.hessian_eigs(jax.random.key(0), loss, params, 11, "both")
     with pytest.raises(ValueError, match="n_iter must satisfy"):
-        js.landscape.hessian_eigs(loss, params, 2, key=jax.random.key(0), n_iter=30)
+        js.landscape.hessian_eigs(jax.random.key(0), loss, params, 2, n_iter=30)
     with pytest.raises(ValueError, match="which must be one of"):
-        js.landscape.hessian_eigs(loss, params, 2, "top", key=jax.random.key(0))
+        js.landscape.hessian_eigs(jax.random.key(0), loss, params, 2, "top")
 
 
 def test_loss_must_be_a_finite_scalar_at_the_centre():
@@ -169,6 +169,6 @@ def test_loss_must_be_a_finite_scalar_at_the_centre():
     with pytest.raises(ValueError, match=r"loss\(params\) must return a scalar; got shape \(3, 4\)"):
         js.landscape.hvp(lambda p: p["a"] ** 2, params, v)
     with pytest.raises(ValueError, match=r"loss\(params\) must be finite at the centre params; got nan"):
-        js.landscape.hessian_eigs(lambda p: jnp.sum(p["a"]) * jnp.nan, params, 1, key=jax.random.key(0))
+        js.landscape.hessian_eigs(jax.random.key(0), lambda p: jnp.sum(p["a"]) * jnp.nan, params, 1)
     with pytest.raises(ValueError, match="params must hold float32 or float64"):
         js.landscape.hvp(lambda p: jnp.sum(p["a"]), {"a": jnp.arange(3)}, {"a": jnp.arange(3)})

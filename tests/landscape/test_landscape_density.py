@@ -20,7 +20,7 @@ def test_quadrature_moments_match_the_spectrum():
     with jax.enable_x64(True):
         loss, params, _, _ = quadratic_problem()
         n_probes = 60
-        r = js.landscape.spectral_density(loss, params, jax.random.key(0), n_probes=n_probes, n_iter=8)
+        r = js.landscape.spectral_density(jax.random.key(0), loss, params, n_probes=n_probes, n_iter=8)
         nodes, weights = np.asarray(r.nodes), np.asarray(r.weights)
         assert nodes.shape == weights.shape == (n_probes, 8)
         np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-12)
@@ -35,7 +35,7 @@ def test_quadrature_moments_match_the_spectrum():
 def test_density_integrates_to_one_with_the_quadrature_moments():
     with jax.enable_x64(True):
         loss, params, _, _ = quadratic_problem()
-        r = js.landscape.spectral_density(loss, params, jax.random.key(1), n_probes=5, n_iter=8, n_grid=4000)
+        r = js.landscape.spectral_density(jax.random.key(1), loss, params, n_probes=5, n_iter=8, n_grid=4000)
         g, d, s = np.asarray(r.grid), np.asarray(r.density), float(r.sigma)
         assert np.all(d >= 0)
         np.testing.assert_allclose(np.trapezoid(d, g), 1.0, atol=1e-6)
@@ -52,15 +52,15 @@ def test_full_krylov_density_on_mlp_matches_eigh():
         loss, params = mlp_problem()
         exact = np.linalg.eigvalsh(np.asarray(js.landscape.hessian(loss, params)))
         n = exact.size
-        r = js.landscape.spectral_density(loss, params, jax.random.key(2), n_probes=1, n_iter=n, sigma=0.01)
+        r = js.landscape.spectral_density(jax.random.key(2), loss, params, n_probes=1, n_iter=n, sigma=0.01)
         np.testing.assert_allclose(np.sort(np.asarray(r.nodes[0])), exact, atol=1e-8)
 
 
 def test_density_bad_input():
     loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
     with pytest.raises(ValueError, match="grid must be a 1D array"):
-        js.landscape.spectral_density(loss, params, jax.random.key(0), grid=jnp.zeros((3, 3)))
+        js.landscape.spectral_density(jax.random.key(0), loss, params, grid=jnp.zeros((3, 3)))
     with pytest.raises(ValueError, match="sigma must be a positive"):
-        js.landscape.spectral_density(loss, params, jax.random.key(0), sigma=-1.0)
+        js.landscape.spectral_density(jax.random.key(0), loss, params, sigma=-1.0)
     with pytest.raises(ValueError, match="n_probes must be an integer >= 1"):
-        js.landscape.spectral_density(loss, params, jax.random.key(0), n_probes=0)
+        js.landscape.spectral_density(jax.random.key(0), loss, params, n_probes=0)

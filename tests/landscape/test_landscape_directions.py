@@ -198,8 +198,10 @@ def test_bad_directions_and_losses_are_refused():
         line(lambda p: p["a"], params, d1, alphas)
     with pytest.raises(ValueError, match="finite"):
         plane(lambda p: loss(p) * jnp.nan, params, d1, d2, alphas, alphas)
-    with pytest.raises(ValueError, match="alphas"):
+    with pytest.raises(ValueError, match="xs must be a non-empty 1-D array"):
         line(loss, params, d1, jnp.zeros((2, 2)))
+    with pytest.raises(ValueError, match="ys must be a non-empty 1-D array"):
+        plane(loss, params, d1, d2, alphas, jnp.zeros(0))
     with pytest.raises(ValueError, match="chunk_size"):
         line(loss, params, d1, alphas, chunk_size=0)
     with pytest.raises(ValueError, match="normalize"):
@@ -223,7 +225,7 @@ def test_hessian_directions_are_the_extreme_eigenvectors_of_a_known_quadratic():
     from jaxstat.landscape.directions import hessian_directions
 
     loss, params, _, _, A = _quadratic()  # spectrum 3, 2, 1, 0.5, -0.5, -1, -2.5 over a nested pytree
-    r = hessian_directions(loss, params, jax.random.key(0))
+    r = hessian_directions(jax.random.key(0), loss, params)
     np.testing.assert_allclose(np.asarray(r.eigenvalues), [3.0, -2.5], rtol=1e-4)
     assert np.all(np.asarray(r.residuals) < 1e-4)
     _, V = np.linalg.eigh(A)

@@ -33,7 +33,7 @@ def test_epsilon_sharpness_at_a_critical_point():
     with jax.enable_x64(True):
         loss, params, _ = centred_quadratic()
         eps = 0.1
-        r = js.landscape.epsilon_sharpness(loss, params, eps, jax.random.key(0), n_steps=200)
+        r = js.landscape.epsilon_sharpness(jax.random.key(0), loss, params, eps, n_steps=200)
         np.testing.assert_allclose(r.value, 0.5 * eps**2 * SPECTRUM[-1], rtol=1e-4)
         norm = float(jnp.linalg.norm(ravel_pytree(r.delta)[0]))
         assert norm <= eps * (1 + 1e-12)
@@ -51,7 +51,7 @@ def test_epsilon_sharpness_with_a_gradient_is_the_trust_region_value():
         mu = brentq(norm, lam[-1] + 1e-12, lam[-1] + np.linalg.norm(g) / eps + 1.0)
         d = U @ (gu / (mu - lam))
         exact = g @ d + 0.5 * d @ A @ d
-        r = js.landscape.epsilon_sharpness(loss, params, eps, jax.random.key(1), n_steps=200)
+        r = js.landscape.epsilon_sharpness(jax.random.key(1), loss, params, eps, n_steps=200)
         assert float(r.value) <= exact + 1e-9  # never above the true maximum
         np.testing.assert_allclose(r.value, exact, rtol=1e-4)
 
@@ -59,7 +59,7 @@ def test_epsilon_sharpness_with_a_gradient_is_the_trust_region_value():
 def test_sharpness_bundle():
     with jax.enable_x64(True):
         loss, params, _ = centred_quadratic()
-        s = js.landscape.sharpness(loss, params, jax.random.key(2), epsilon=0.1, n_samples=200, n_steps=200)
+        s = js.landscape.sharpness(jax.random.key(2), loss, params, epsilon=0.1, n_samples=200, n_steps=200)
         np.testing.assert_allclose(s.lambda_max, SPECTRUM[-1], rtol=1e-4)
         assert float(s.lambda_max_residual) < 1e-6
         assert abs(float(s.trace) - SPECTRUM.sum()) < 3 * float(s.trace_stderr)
@@ -69,6 +69,6 @@ def test_sharpness_bundle():
 def test_sharpness_bad_input():
     loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
     with pytest.raises(ValueError, match="epsilon must be a positive"):
-        js.landscape.epsilon_sharpness(loss, params, 0.0, jax.random.key(0))
+        js.landscape.epsilon_sharpness(jax.random.key(0), loss, params, 0.0)
     with pytest.raises(ValueError, match="n_steps must be an integer >= 1"):
-        js.landscape.epsilon_sharpness(loss, nested_params(jnp.float32), 0.1, jax.random.key(0), n_steps=0)
+        js.landscape.epsilon_sharpness(jax.random.key(0), loss, nested_params(jnp.float32), 0.1, n_steps=0)

@@ -21,7 +21,7 @@ def test_hutchinson_within_three_stderr_and_stderr_is_right():
     with jax.enable_x64(True):
         loss, params, A, _ = quadratic_problem()
         n_samples = 400
-        est, err = js.landscape.hessian_trace(loss, params, jax.random.key(0), n_samples)
+        est, err = js.landscape.hessian_trace(jax.random.key(0), loss, params, n_samples)
         assert abs(float(est) - TRACE) < 3 * float(err)
         exact_sd = np.sqrt(2 * (np.sum(A**2) - np.sum(np.diag(A) ** 2)) / n_samples)
         # the sample std of 400 draws is within ~5% (1 sigma) of the truth; 25% is 5 sigma
@@ -31,7 +31,7 @@ def test_hutchinson_within_three_stderr_and_stderr_is_right():
 def test_hutch_plus_plus_within_three_stderr():
     with jax.enable_x64(True):
         loss, params, _, _ = quadratic_problem()
-        est, err = js.landscape.hessian_trace(loss, params, jax.random.key(1), 30, "hutch++", batch_size=8)
+        est, err = js.landscape.hessian_trace(jax.random.key(1), loss, params, 30, "hutch++", batch_size=8)
         assert float(err) > 0
         assert abs(float(est) - TRACE) < 3 * float(err)
 
@@ -39,7 +39,7 @@ def test_hutch_plus_plus_within_three_stderr():
 def test_hutch_plus_plus_is_exact_when_the_sketch_spans_everything():
     with jax.enable_x64(True):
         loss, params, _, _ = quadratic_problem()
-        est, err = js.landscape.hessian_trace(loss, params, jax.random.key(2), 3 * N + 2, "hutch++")
+        est, err = js.landscape.hessian_trace(jax.random.key(2), loss, params, 3 * N + 2, "hutch++")
         np.testing.assert_allclose(est, TRACE, rtol=1e-10)
         assert float(err) < 1e-10
 
@@ -48,7 +48,7 @@ def test_hutch_plus_plus_is_exact_when_the_sketch_spans_everything():
 def test_random_projection_curvature_is_normalized_trace(method):
     with jax.enable_x64(True):
         loss, params, A, _ = quadratic_problem()
-        r = js.landscape.random_projection_curvature(loss, params, jax.random.key(3), 400, method)
+        r = js.landscape.random_projection_curvature(jax.random.key(3), loss, params, 400, method)
         assert r.curvatures.shape == (400,)
         assert abs(float(r.mean) - TRACE / N) < 3 * float(r.stderr)
         # each sample is d^T A d for a unit d: inside the spectrum
@@ -58,22 +58,36 @@ def test_random_projection_curvature_is_normalized_trace(method):
 def test_finite_difference_and_jvp_agree_per_direction():
     with jax.enable_x64(True):
         loss, params, _, _ = quadratic_problem()
-        a = js.landscape.random_projection_curvature(loss, params, jax.random.key(4), 8, "jvp")
-        b = js.landscape.random_projection_curvature(loss, params, jax.random.key(4), 8, "finite_difference")
+        a = js.landscape.random_projection_curvature(jax.random.key(4), loss, params, 8, "jvp")
+        b = js.landscape.random_projection_curvature(jax.random.key(4), loss, params, 8, "finite_difference")
         np.testing.assert_allclose(a.curvatures, b.curvatures, rtol=1e-5, atol=1e-5)
 
 
 def test_trace_bad_input():
     loss, params, _, _ = quadratic_problem(dtype=jnp.float32)
     with pytest.raises(ValueError, match="method must be one of"):
-        js.landscape.hessian_trace(loss, params, jax.random.key(0), 10, "xtrace")
+        js.landscape.hessian_trace(jax.random.key(0), loss, params, 10, "xtrace")
     with pytest.raises(ValueError, match="n_samples must be an integer >= 4"):
-        js.landscape.hessian_trace(loss, params, jax.random.key(0), 3, "hutch++")
+        js.landscape.hessian_trace(jax.random.key(0), loss, params, 3, "hutch++")
     with pytest.raises(ValueError, match="key must be a JAX PRNG key"):
-        js.landscape.hessian_trace(loss, params, 0, 10)
+        js.landscape.hessian_trace(0, loss, params, 10)
     with pytest.raises(ValueError, match=r"loss\(params\) must be finite"):
-        js.landscape.random_projection_curvature(lambda p: jnp.log(-jnp.sum(p["a"] ** 2)), params,
-                                                 jax.random.key(0), 10)
+        js.landscape.random_projection_curvature(jax.random.key(0), lambda p: jnp.log(-jnp.sum(p["a"] ** 2)), params, 10)
     with pytest.raises(ValueError, match="step must be a positive"):
-        js.landscape.random_projection_curvature(loss, nested_params(jnp.float32), jax.random.key(0), 10,
+        js.landscape.random_projection_curvature(jax.random.key(0), loss, nested_params(jnp.float32), 10,
                                                  "finite_difference", step=0.0)
+
+
+def test_the_key_comes_first_everywhere():
+    """Old argument order (loss first) gets an error that says where the key goes."""
+    loss = lambda p: jnp.sum(p["x"] ** 2)
+    params = {"x": jnp.ones(3)}
+    calls = [js.landscape.hessian_eigs, js.landscape.hessian_trace, js.landscape.spectral_density,
+             js.landscape.random_projection_curvature, js.landscape.hessian_directions, js.landscape.sharpness]
+    for f in calls:
+        with pytest.raises(ValueError, match="takes the key first"):
+            f(loss, params, jax.random.key(0))
+    with pytest.raises(ValueError, match="takes the key first"):
+        js.landscape.epsilon_sharpness(loss, params, 0.1, jax.random.key(0))
+    with pytest.raises(ValueError, match=r"key must be a JAX PRNG key.*uint32"):
+        js.landscape.hessian_trace(jnp.zeros(3, jnp.uint32), loss, params)  # not a (2,) raw key
