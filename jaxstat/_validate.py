@@ -38,6 +38,11 @@ def check_float_dtype(dtype, name: str = "dtype"):
             f"{name} must be float32 or float64 (16-bit floats are too coarse for Monte Carlo "
             f"acceptance tests); got {dtype}"
         )
+    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"{name} float64 needs 64-bit JAX (jax.config.update('jax_enable_x64', True) before any "
+            "array is made); with x64 off JAX would silently use float32"
+        )
     return dtype
 
 

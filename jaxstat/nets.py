@@ -30,7 +30,7 @@ import optax
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
-from jaxstat._validate import as_float_array, check_key, check_positive_int
+from jaxstat._validate import as_float_array, check_key, check_positive_int, is_concrete
 
 __all__ = ["MLP", "mlp", "train", "TrainResult", "loss_fn", "batched_loss_fn", "cross_entropy", "accuracy"]
 
@@ -115,6 +115,20 @@ def _check_data(model, x, y):
         raise ValueError(f"y must be integer labels of shape ({x.shape[0]},); got {y.dtype} of shape {y.shape}")
     if not isinstance(model, nnx.Module):
         raise ValueError(f"model must be a Flax NNX Module; got {type(model).__name__}")
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one sample; got 0 rows")
+    try:  # the model's output shape (abstractly: no state such as batch statistics is touched)
+        n_classes = nnx.eval_shape(lambda m, xs: m(xs), model, x[:1]).shape[-1]
+    except TypeError as err:
+        raise ValueError(f"x has {x.shape[1]} features per sample, which the model does not accept: {err}") from None
+    if is_concrete(y):
+        lo, hi = int(jnp.min(y)), int(jnp.max(y))
+        if lo < 0 or hi >= n_classes:
+            hint = " (for ±1 labels use (y + 1) // 2)" if lo == -1 else ""
+            raise ValueError(
+                f"y must be class labels in [0, {n_classes}) for a model with {n_classes} outputs; "
+                f"got labels from {lo} to {hi}{hint}"
+            )
     return x, y
 
 

@@ -231,12 +231,31 @@ def test_constant_trace():
     assert np.isnan(float(stats.integrated_autocorrelation_time(x)))  # documented: undefined
 
 
+@pytest.mark.parametrize("value", [0.1, 1.0, 0.7071, -3.3, 0.0])
+def test_frozen_traces_give_nan_at_every_length(value):
+    """A constant trace leaves a rounding residual after the mean is subtracted: that must not
+    pass for an autocorrelation (it gave n/2 for some lengths, e.g. 50 for n = 100)."""
+    for n in (7, 64, 100, 500, 1001):
+        x = jnp.full((n,), value, jnp.float32)
+        assert np.isnan(float(stats.integrated_autocorrelation_time(x))), n
+        assert np.isnan(float(stats.effective_sample_size(x))), n
+        assert np.all(np.isnan(np.asarray(stats.autocorrelation(x, 3)))), n
+    # per column and pooled over chains: only the frozen column is NaN
+    x = jnp.stack([jnp.full((200,), value), jax.random.normal(jax.random.key(0), (200,))], axis=1)
+    tau = np.asarray(stats.integrated_autocorrelation_time(x))
+    # iid column: tau = 1/2 with a standard error of about 0.5 sqrt(2 (2W + 1) / n) < 0.15 here;
+    # 4 standard errors either side (false failure ~1e-4)
+    assert np.isnan(tau[0]) and abs(tau[1] - 0.5) < 0.6
+    chains = jnp.full((200, 4), value)
+    assert np.isnan(float(stats.integrated_autocorrelation_time(chains, chain_axis=1)))
+
+
 # --------------------------------------------------------------------------- #
 # dtypes
 # --------------------------------------------------------------------------- #
 def _all_outputs(x):
     return [
-        stats.susceptibility(x, 0.5, 4),
+        stats.susceptibility(jnp.tanh(x), 0.5, 4),  # a magnetization per spin, |m| <= 1
         stats.specific_heat(x, 0.5, 4),
         stats.binder_cumulant(x),
         stats.autocorrelation(x, 3),
@@ -261,7 +280,7 @@ def test_float64_under_x64():
         assert all(out.dtype == jnp.float64 for out in _all_outputs(x64))
         # float32 stays float32 under x64 (no promotion by internal float64 constants)
         x32 = x64.astype(jnp.float32)
-        assert stats.susceptibility(x32, np.float64(0.5), 4).dtype == jnp.float32
+        assert stats.susceptibility(jnp.tanh(x32), np.float64(0.5), 4).dtype == jnp.float32
         assert stats.effective_sample_size(x32).dtype == jnp.float32
         assert stats.mean_and_error(x32)[1].dtype == jnp.float32
 
@@ -281,6 +300,7 @@ def test_float64_under_x64():
         (lambda: stats.integrated_autocorrelation_time(jnp.ones(8), c=0.0), r"c \(Sokal's window"),
         (lambda: stats.integrated_autocorrelation_time(jnp.ones((8, 2)), chain_axis=0), r"chain_axis must be .* \[1, 1\]; got 0"),
         (lambda: stats.susceptibility(jnp.ones(4), -1.0, 4), "beta must be >= 0"),
+        (lambda: stats.susceptibility(jnp.array([16.0, -14.0, 12.0]), 0.5, 16), r"magnetization per spin.*max \|m\| = 16"),
         (lambda: stats.susceptibility(jnp.ones(4), float("nan"), 4), "beta must be a real number >= 0; got NaN"),
         (lambda: stats.susceptibility(jnp.ones((4, 2)), jnp.array([1.0, -2.0]), 4), "beta must be >= 0.*min -2"),
         (lambda: stats.susceptibility(jnp.ones((4, 2)), jnp.ones(3), 4), r"beta must be a scalar or broadcast.*\(2,\).*\(3,\)"),

@@ -145,6 +145,8 @@ def log_likelihood(params: RBM, v, log_z=None, per_sample: bool = False) -> jax.
         log_z = as_float_array(log_z, "log_z").astype(params.W.dtype)
         if log_z.ndim != 0:
             raise ValueError(f"log_z must be a scalar; got shape {tuple(log_z.shape)}")
+        if is_concrete(log_z) and not math.isfinite(float(log_z)):
+            raise ValueError(f"log_z must be finite; got {float(log_z)} (an AIS run that failed?)")
     log_p = -_free_energy(params, v) - log_z
     return log_p if per_sample else jnp.mean(log_p)
 

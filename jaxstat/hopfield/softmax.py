@@ -48,6 +48,8 @@ def _softmax_args(patterns, state, name, beta):
     if x.ndim == 0 or x.shape[-1] != xi.shape[1]:
         raise ValueError(f"{name} must have last dimension N = {xi.shape[1]} to match patterns; "
                          f"got shape {tuple(x.shape)}")
+    if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
+        raise ValueError(f"{name} must be finite; got NaN or inf entries")
     return xi, x.astype(xi.dtype), jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
 
 

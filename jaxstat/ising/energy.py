@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype
+from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype, is_concrete
 from jaxstat.ising.models import DenseIsing, LatticeIsing, Model
 
 # --------------------------------------------------------------------------- #
@@ -56,9 +56,14 @@ def _lattice_field(model: LatticeIsing, s):
 
 
 def _as_spins(model, spins, name="spins"):
+    """Validated spins in the model's dtype. Concrete values other than ±1 raise; traced ones
+    (inside jit or vmap, where nothing can raise) become NaN, so 0/1 neuron states passed as
+    spins give NaN energies, fields and samples, never plausible numbers."""
     _check_model(model)
-    s = check_spins(spins, site_shape(model), name)
-    return s.astype(model.dtype)
+    s = check_spins(spins, site_shape(model), name).astype(model.dtype)
+    if not is_concrete(s):
+        s = jnp.where(jnp.abs(s) == 1, s, jnp.nan)
+    return s
 
 
 def local_field(model: Model, spins):

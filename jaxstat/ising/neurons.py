@@ -98,7 +98,38 @@ def to_neurons(model: Model):
 
 
 def neuron_energy(W, theta, activities):
-    r"""Neuron-form energy :math:`-\tfrac12 n^T W n + \theta \cdot n` (batch axes allowed)."""
-    W = jnp.asarray(W)
-    n = jnp.asarray(activities, W.dtype)
-    return -0.5 * jnp.sum(n * (n @ W.T), axis=-1) + n @ jnp.asarray(theta, W.dtype)
+    r"""Neuron-form energy :math:`-\tfrac12 n^T W n + \theta \cdot n` (batch axes allowed).
+
+    Args:
+      W: weights, shape ``(N, N)``.
+      theta: thresholds, a scalar or shape ``(N,)``.
+      activities: 0/1 neuron states, shape ``(..., N)``. Concrete values other
+        than 0 and 1 (±1 spins, the other form) raise; traced ones give NaN.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> W = jnp.array([[0.0, 1.0], [1.0, 0.0]])
+      >>> float(js.ising.neuron_energy(W, jnp.array([0.5, 0.5]), jnp.array([1.0, 1.0])))
+      0.0
+    """
+    W = as_float_array(W, "W")
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be a square (N, N) weight matrix; got shape {W.shape}")
+    N = W.shape[0]
+    theta = as_float_array(theta, "theta").astype(W.dtype)
+    if theta.shape not in ((), (N,)):
+        raise ValueError(f"theta must be a scalar or have shape ({N},) (one threshold per neuron); got {theta.shape}")
+    n = as_float_array(activities, "activities").astype(W.dtype)
+    if n.ndim < 1 or n.shape[-1] != N:
+        raise ValueError(f"activities must have trailing axis {N} (the neurons of W); got shape {n.shape}")
+    if is_concrete(n) and n.size:
+        values = np.asarray(n)
+        bad = ~((values == 0) | (values == 1))
+        if bad.any():
+            raise ValueError(
+                f"activities must be 0/1 neuron states; got {int(bad.sum())} other value(s), e.g. "
+                f"{values[bad].ravel()[0]!r} (for ±1 spins use js.ising.energy on from_neurons(W, theta))"
+            )
+    else:
+        n = jnp.where((n == 0) | (n == 1), n, jnp.nan)
+    return -0.5 * jnp.sum(n * (n @ W.T), axis=-1) + n @ jnp.broadcast_to(theta, (N,))

@@ -85,7 +85,10 @@ def check_like(v, params, name: str, params_name: str = "params"):
             )
         if jnp.issubdtype(jnp.result_type(a), jnp.complexfloating):
             raise ValueError(f"{name}{jax.tree_util.keystr(path)} must be real; got {jnp.result_type(a)}")
-        out.append(jnp.asarray(a, dtype=jnp.result_type(b)))
+        a = jnp.asarray(a, dtype=jnp.result_type(b))
+        if is_concrete(a) and not bool(jnp.all(jnp.isfinite(a))):
+            raise ValueError(f"{name}{jax.tree_util.keystr(path)} must be finite; got NaN or inf entries")
+        out.append(a)
     return jax.tree_util.tree_unflatten(tv, out)
 
 

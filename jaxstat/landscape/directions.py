@@ -35,12 +35,12 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from jaxstat._validate import check_key, check_positive_int
+from jaxstat._validate import check_key, check_positive_int, is_concrete
 from jaxstat.landscape._checks import check_choice, check_like, check_params
 from jaxstat.landscape.curvature import hessian_eigs
 
 __all__ = ["random_direction", "normalize_like", "pca_directions", "PCADirections",
-           "hessian_directions", "HessianDirections", "tree_dot", "tree_norm", "tree_axpy"]
+           "hessian_directions", "HessianDirections", "tree_dot", "tree_norm"]
 
 _NORMALIZE = ("filter", "layer", None)
 _IGNORE = ("biasbn", None)
@@ -55,11 +55,6 @@ def tree_dot(a, b):
 def tree_norm(a):
     """``sqrt(tree_dot(a, a))``."""
     return jnp.sqrt(tree_dot(a, a))
-
-
-def tree_axpy(alpha, x, y):
-    """``y + alpha x`` leafwise, keeping each leaf of ``y``'s dtype."""
-    return jax.tree.map(lambda u, v: (v + alpha * u).astype(jnp.result_type(v)), x, y)
 
 
 def _rescale(d, w, axes):
@@ -224,7 +219,16 @@ def pca_directions(snapshots, final_params, n=2) -> PCADirections:
     n = check_positive_int(n, "n")
     if n > min(M.shape):
         raise ValueError(f"n must be at most min(T, P) = {min(M.shape)}; got {n}")
-    vt, ratio, coords = _pca(M.astype(flat_final.dtype), flat_final, n)
+    M = M.astype(flat_final.dtype)
+    if is_concrete(M):
+        if not bool(jnp.all(jnp.isfinite(M))):
+            raise ValueError("snapshots must be finite; got NaN or inf entries")
+        if not bool(jnp.any(M != flat_final)):
+            raise ValueError(
+                "snapshots never leave final_params (every row equals the end point): a trajectory that "
+                "never moved has no principal directions"
+            )
+    vt, ratio, coords = _pca(M, flat_final, n)
     return PCADirections(tuple(unravel(v) for v in vt), ratio, coords)
 
 

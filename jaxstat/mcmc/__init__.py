@@ -12,8 +12,6 @@ from jaxstat.mcmc.base import (
     SpinState,
     SweepInfo,
     default_observe,
-    glauber_update,
-    metropolis_update,
     register_sampler,
     static_field,
 )
@@ -54,6 +52,4 @@ __all__ = [
     "equal_rejection_ladder",
     "run",
     "default_observe",
-    "metropolis_update",
-    "glauber_update",
 ]

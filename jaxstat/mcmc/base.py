@@ -39,13 +39,14 @@ and picks a random sign when the field is exactly zero. No NaN, no overflow.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jaxstat import ising
-from jaxstat._validate import check_beta
+from jaxstat._validate import check_beta, check_key
 from jaxstat.mcmc._threefry import random_bits
 
 
@@ -62,7 +63,21 @@ def register_sampler(cls):
     compile caches key on its structure and leaf shapes, never on its hash.
     """
     cls = dataclasses.dataclass(frozen=True, eq=False)(cls)
+    if "step" in vars(cls):
+        cls.step = _checks_key(cls.step)
     return jax.tree_util.register_dataclass(cls)
+
+
+def _checks_key(step):
+    """``step`` that refuses a non-key first argument (an int, a loss) with a clear error at trace
+    time, before it reaches jax.random's internals."""
+
+    @functools.wraps(step)
+    def checked(self, key, *args, **kwargs):
+        check_key(key)
+        return step(self, key, *args, **kwargs)
+
+    return checked
 
 
 def default_observe(state) -> dict:
@@ -187,16 +202,6 @@ def glauber_from_variate(s, h, beta, v):
     # there is P(+1) = 1/2 for every beta, which x = 0 gives.
     x = jnp.where(h == 0, 0.0, 2.0 * beta * h)
     return jnp.where(v < x, jnp.ones_like(s), -jnp.ones_like(s))
-
-
-def metropolis_update(s, h, beta, u):
-    """New spin(s) under the Metropolis rule; ``u`` ~ Uniform(0, 1)."""
-    return metropolis_from_variate(s, h, beta, metropolis_variate(u))
-
-
-def glauber_update(s, h, beta, u):
-    """New spin(s) under the heat-bath rule; ``u`` ~ Uniform(0, 1)."""
-    return glauber_from_variate(s, h, beta, glauber_variate(u))
 
 
 class Rule(NamedTuple):

@@ -117,6 +117,12 @@ def _mean_over_steps(x):
 def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remainder, observe, progress):
     total = burn_in + n_records * thin + remainder
     key_burn, key_main, key_rest = jax.random.split(key, 3)
+    # Traced spins that were invalid (0/1 states under vmap become NaN in init) and a traced
+    # negative or NaN beta cannot raise: every floating output of the run is then NaN, never a
+    # plausible number (a heat-bath step would otherwise turn a NaN spin into a valid one).
+    valid = jnp.all(jnp.isfinite(state.spins))
+    if beta is not None:
+        valid = valid & (beta >= 0)
     observe = sampler.observe if observe is None else observe
 
     def sweep_only(k):
@@ -144,7 +150,12 @@ def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remain
     state, _ = _scan_ticked(
         sweep_only(key_rest), state, remainder, burn_in + n_records * thin, 1, total, ticks(remainder)
     )
+    state, trace, info = jax.tree.map(lambda x: _nan_unless(valid, x), (state, trace, info))
     return state, trace, info
+
+
+def _nan_unless(ok, x):
+    return jnp.where(ok, x, jnp.nan).astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x
 
 
 def _is_state(x) -> bool:

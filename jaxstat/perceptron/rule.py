@@ -112,8 +112,27 @@ def predict(w, b, x) -> jax.Array:
 
 
 def training_errors(w, b, x, y) -> jax.Array:
-    """Number of samples with ``y (w . x + b) <= 0`` (boundary points count as errors)."""
+    """Number of samples with ``y (w . x + b) <= 0`` (boundary points count as errors).
+
+    Args:
+      w: weights, shape ``(N,)``.
+      b: the bias, a scalar.
+      x: inputs, shape ``(P, N)``.
+      y: labels ±1, shape ``(P,)``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+      >>> int(js.perceptron.training_errors(jnp.array([1.0, 0.0]), 0.0, x, jnp.array([1.0, 1.0, -1.0])))
+      1
+    """
     x, y = _check_data(x, y)
+    w = as_float_array(w, "w")
+    if w.shape != x.shape[1:]:
+        raise ValueError(f"w must have shape {x.shape[1:]} (one weight per input of x); got {w.shape}")
+    b = as_float_array(b, "b")
+    if b.shape != ():
+        raise ValueError(f"b must be a scalar bias; got shape {b.shape}")
     return jnp.sum(y * (x @ w + b) <= 0).astype(jnp.int32)
 
 

@@ -25,9 +25,13 @@ def _acf(x, max_lag, chain_axis=None):
     d = x - jnp.mean(x, axis=pooled, keepdims=True)
     f = jnp.fft.rfft(d, n=nfft, axis=0)
     cov = jnp.fft.irfft(f * jnp.conj(f), n=nfft, axis=0)[: max_lag + 1]
+    # A series constant to rounding (a frozen chain) leaves a residual of a few ulps after
+    # the mean is subtracted, whose "autocorrelation" is noise: give NaN, as for an exact constant.
+    ulp = jnp.finfo(cov.dtype).eps * jnp.max(jnp.abs(x), axis=pooled)
+    frozen = jnp.max(jnp.abs(d), axis=pooled) <= 64 * ulp
     if chain_axis is not None:
         cov = jnp.sum(cov, axis=chain_axis)
-    return (cov / cov[0]).astype(x.dtype)
+    return jnp.where(frozen, jnp.nan, cov / cov[0]).astype(x.dtype)
 
 
 def autocorrelation(x, max_lag: int | None = None):
@@ -38,7 +42,8 @@ def autocorrelation(x, max_lag: int | None = None):
     This is the standard (biased, positive semi-definite) estimator; the
     series is zero-padded to at least :math:`2n - 1` points so the FFT gives
     the linear, not the circular, correlation. :math:`\rho(0) = 1`; a
-    constant series has no defined autocorrelation and gives NaN.
+    constant series (to 64 ulps of its largest value: a frozen chain) has no
+    defined autocorrelation and gives NaN.
 
     Args:
       x: a trace, shape ``(n_samples, ...)``, ``n_samples >= 2``.
@@ -95,7 +100,8 @@ def integrated_autocorrelation_time(x, c: float = 5.0, chain_axis: int | None = 
     mean is :math:`2\tau_{\rm int}\sigma^2/n`). The statistical error is about
     :math:`\tau_{\rm int}\sqrt{2(2W+1)/n}`; the estimate is reliable when
     :math:`n \gtrsim 1000\,\tau_{\rm int}`. If no window passes (the run is
-    too short) the sum runs over every lag. A constant series gives NaN.
+    too short) the sum runs over every lag. A constant series (to rounding:
+    a frozen chain) gives NaN, and so does its :func:`effective_sample_size`.
 
     Args:
       x: a trace, shape ``(n_samples, ...)``, ``n_samples >= 2``.

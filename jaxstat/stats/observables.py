@@ -106,6 +106,13 @@ def susceptibility(m, beta, n_spins: int, absolute: bool = True):
     """
     m = _trace(m, "m")
     n_spins = check_positive_int(n_spins, "n_spins")
+    if is_concrete(m) and m.size:
+        largest = float(jnp.max(jnp.abs(m)))
+        if largest > 1 + 1e-5:  # float32 means of ±1 can exceed 1 by rounding, never by 1e-5
+            raise ValueError(
+                f"m must be the magnetization per spin, |m| <= 1 (the mean of the spins, not their sum); "
+                f"got max |m| = {largest:.4g}"
+            )
     beta = _betas(beta, m.dtype, m.shape[1:])
     return _fluctuation(m, beta, jnp.asarray(n_spins), absolute=bool(absolute))
 
