@@ -45,7 +45,6 @@ from jaxstat.landscape._checks import (
     check_positive_float,
     flat_problem,
     hvp_flat,
-    n_params,
 )
 
 __all__ = ["TraceEstimate", "ProjectionCurvature", "hessian_trace", "random_projection_curvature"]

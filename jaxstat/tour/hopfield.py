@@ -130,7 +130,7 @@ def hopfield_section(outdir: Path, quick: bool = False, bar=None) -> str:
         "",
         "![capacity](hopfield_capacity.png)",
         "",
-        f"| α | " + " | ".join(f"retrieved, N = {n}" for n in sizes) + f" | mean overlap, N = {sizes[big]} | AGS m |",
+        "| α | " + " | ".join(f"retrieved, N = {n}" for n in sizes) + f" | mean overlap, N = {sizes[big]} | AGS m |",
         "|---|" + "---|" * (len(sizes) + 2),
     ]
     for j, a in enumerate(cap.alpha[big]):
