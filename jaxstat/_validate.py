@@ -76,6 +76,13 @@ def invalid_beta_to_nan(x, beta):
     return jnp.where(beta >= 0, x, jnp.nan)
 
 
+def check_finite(x, name: str):
+    """Refuse NaN or inf in a concrete array (traced values pass: they cannot be checked)."""
+    if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
+        raise ValueError(f"{name} must be finite; got NaN or inf entries")
+    return x
+
+
 def check_beta(beta, name: str = "beta"):
     """Validate an inverse temperature: a real scalar, >= 0, not NaN; ``inf`` allowed."""
     if isinstance(beta, (bool, np.bool_)):

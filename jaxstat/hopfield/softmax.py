@@ -23,9 +23,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxstat._validate import as_float_array, check_beta, check_positive_int, is_concrete
+from jaxstat._validate import as_float_array, check_beta, check_finite, check_positive_int, is_concrete
 
 __all__ = ["SoftmaxResult", "softmax_energy", "softmax_retrieve", "softmax_update"]
 
@@ -42,14 +41,12 @@ def _softmax_args(patterns, state, name, beta):
     xi = as_float_array(patterns, "patterns")
     if xi.ndim != 2 or xi.shape[0] == 0 or xi.shape[1] == 0:
         raise ValueError(f"patterns must have shape (P, N) with P, N >= 1; got shape {tuple(xi.shape)}")
-    if is_concrete(xi) and not np.all(np.isfinite(np.asarray(xi))):
-        raise ValueError("patterns must be finite; got NaN or inf entries")
+    check_finite(xi, "patterns")
     x = as_float_array(state, name)
     if x.ndim == 0 or x.shape[-1] != xi.shape[1]:
         raise ValueError(f"{name} must have last dimension N = {xi.shape[1]} to match patterns; "
                          f"got shape {tuple(x.shape)}")
-    if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
-        raise ValueError(f"{name} must be finite; got NaN or inf entries")
+    check_finite(x, name)
     return xi, x.astype(xi.dtype), jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
 
 

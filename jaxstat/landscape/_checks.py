@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxstat._validate import is_concrete
+from jaxstat._validate import check_finite, is_concrete
 
 
 def check_params(params, name: str = "params"):
@@ -86,9 +86,7 @@ def check_like(v, params, name: str, params_name: str = "params"):
         if jnp.issubdtype(jnp.result_type(a), jnp.complexfloating):
             raise ValueError(f"{name}{jax.tree_util.keystr(path)} must be real; got {jnp.result_type(a)}")
         a = jnp.asarray(a, dtype=jnp.result_type(b))
-        if is_concrete(a) and not bool(jnp.all(jnp.isfinite(a))):
-            raise ValueError(f"{name}{jax.tree_util.keystr(path)} must be finite; got NaN or inf entries")
-        out.append(a)
+        out.append(check_finite(a, f"{name}{jax.tree_util.keystr(path)}"))
     return jax.tree_util.tree_unflatten(tv, out)
 
 

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from jaxstat._validate import check_key, check_positive_int, is_concrete
+from jaxstat._validate import check_finite, check_key, check_positive_int, is_concrete
 from jaxstat.landscape._checks import check_choice, check_like, check_params
 from jaxstat.landscape.curvature import hessian_eigs
 
@@ -220,9 +220,8 @@ def pca_directions(snapshots, final_params, n=2) -> PCADirections:
     if n > min(M.shape):
         raise ValueError(f"n must be at most min(T, P) = {min(M.shape)}; got {n}")
     M = M.astype(flat_final.dtype)
+    check_finite(M, "snapshots")
     if is_concrete(M):
-        if not bool(jnp.all(jnp.isfinite(M))):
-            raise ValueError("snapshots must be finite; got NaN or inf entries")
         if not bool(jnp.any(M != flat_final)):
             raise ValueError(
                 "snapshots never leave final_params (every row equals the end point): a trajectory that "
