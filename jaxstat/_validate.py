@@ -128,6 +128,27 @@ def check_spins(spins, n_site_axes_shape: tuple, name: str = "spins"):
     return arr
 
 
+def check_binary(x, name: str, expected: str = "only 0 and 1", *, mean_field: bool = False):
+    """Units in {0, 1} (in [0, 1] when ``mean_field``: probabilities), the one check of the
+    neuron form (``ising.neuron_energy``, RBM and Boltzmann-machine units).
+
+    A concrete array with another value raises a ValueError naming ``name`` and saying
+    ``expected``; a traced one (inside jit/vmap, where nothing can raise) gets NaN there,
+    so no result built on it looks plausible (DESIGN rule 5).
+    """
+    if is_concrete(x):
+        values = np.asarray(x)
+        ok = ((values >= 0) & (values <= 1)) if mean_field else ((values == 0) | (values == 1))
+        if values.size and not ok.all():
+            bad = values[~ok]
+            raise ValueError(
+                f"{name} must contain {expected}; got {bad.size} other value(s), e.g. {bad.ravel()[0].item()!r}"
+            )
+        return x
+    ok = ((x >= 0) & (x <= 1)) if mean_field else ((x == 0) | (x == 1))
+    return jnp.where(ok, x, jnp.nan)
+
+
 def check_coupling_matrix(M, name: str, allow_asymmetric: bool = False) -> float:
     """Check a concrete coupling or weight matrix; return max |M - M.T|.
 

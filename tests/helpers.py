@@ -78,3 +78,12 @@ def within_t(mean, exact, stderr, dof, alpha=T_ALPHA) -> bool:
     assert dof >= 1, "a t-test needs at least two chains"
     tol = float(sps.t.ppf(1.0 - alpha / 2.0, dof)) * float(stderr)
     return abs(float(mean) - float(exact)) <= tol
+
+
+def sigmas(alpha) -> float:
+    """The n of a two-sided n-sigma Gaussian check that fails with probability ``alpha``.
+
+    sigmas(6.3e-5) = 4.0; for k checks sharing a per-test budget ALPHA
+    (Bonferroni), pass ``ALPHA / k``: sigmas(1e-4 / 9) = 4.39.
+    """
+    return float(sps.norm.isf(float(alpha) / 2.0))

@@ -328,11 +328,71 @@ def test_onsager_limits():
         assert float(exact.onsager_specific_heat(0.05)) == 0.0
         assert float(exact.onsager_specific_heat(tc)) > 10  # log divergence
         m = np.asarray(exact.onsager_magnetization(np.array([0.05, 1.0, 2.0, tc - 1e-6, tc, 2.5, jnp.inf])))
-    assert m[0] == 1.0 and 1 - m[1] < 1e-3
+    assert m[0] == 1.0
+    assert m[1] == pytest.approx((1 - math.sinh(2.0) ** -4) ** 0.125, rel=1e-12)
     assert m[2] == pytest.approx((1 - math.sinh(1.0) ** -4) ** 0.125, rel=1e-12)
-    assert 0 < m[3] < 0.3  # m ~ (T_c - T)^(1/8)
+    # m ~ (T_c - T)^(1/8) = 0.196 here; 1 - sinh^-4 ~ 3e-6 cancels ~6 digits, ^(1/8) keeps 1e-10
+    assert m[3] == pytest.approx((1 - math.sinh(2 / (tc - 1e-6)) ** -4) ** 0.125, rel=1e-9)
     np.testing.assert_array_equal(m[4:], 0.0)
     # no NaN anywhere in float32, including extreme temperatures
     T = jnp.array([1e-3, 0.1, tc, 1e3, 1e30, jnp.inf], jnp.float32)
     for fn in (exact.onsager_energy, exact.onsager_magnetization, exact.onsager_specific_heat):
         assert bool(jnp.all(jnp.isfinite(fn(T))))
+
+
+# --------------------------------------------------------------------------- #
+# one enumeration of the 2^n states (jaxstat._states), shared with jaxstat.boltzmann
+# --------------------------------------------------------------------------- #
+def test_one_state_numbering_bit_order():
+    """State k has unit i = bit n-1-i of k: itertools.product order, spins 2 b - 1."""
+    from jaxstat import _states
+
+    n = 5
+    B = np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+    np.testing.assert_array_equal(_states.all_binary_states(n, jnp.float32), B)
+    np.testing.assert_array_equal(_states.all_spin_states(n, jnp.float32), 2 * B - 1)
+    for k in (0, 1, 6, 19, 31):
+        bits = [(k >> (n - 1 - i)) & 1 for i in range(n)]
+        np.testing.assert_array_equal(_states.binary_states(jnp.int32(k), n, jnp.float32), bits)
+    np.testing.assert_array_equal(_states.state_index(B), np.arange(2**n))
+    np.testing.assert_array_equal(_states.state_index(2 * B - 1), np.arange(2**n))
+    # the public faces are the same numbering
+    np.testing.assert_array_equal(exact.states(n), _states.all_spin_states(n, jnp.float32))
+    # chunks that do not divide 2^n: the tail is padded past the end, to be masked
+    chunks = _states.map_chunks(lambda idx: idx, n, 12)
+    assert chunks.shape == (3, 12)
+    np.testing.assert_array_equal(chunks.ravel()[: 2**n], np.arange(2**n))
+
+
+def test_enumerations_agree_state_by_state():
+    """exact.enumerate of a Boltzmann machine's Ising form, boltzmann.exact_statistics and
+    boltzmann.exact_log_z (enumerating either RBM layer) all walk the same states: the same log Z,
+    and the per-state probabilities line up with an independent brute force in product order."""
+    from jaxstat import boltzmann
+
+    rng = np.random.default_rng(7)
+    n_v, n_h = 3, 2
+    W_vh = rng.normal(size=(n_v, n_h)) * 0.8
+    a, b = rng.normal(size=n_v) * 0.5, rng.normal(size=n_h) * 0.5
+    W = np.zeros((n_v + n_h, n_v + n_h))
+    W[:n_v, n_v:], W[n_v:, :n_v] = W_vh, W_vh.T
+    machine = boltzmann.bm_from_weights(W, a, b, dtype=jnp.float32)
+    model, const = ising.from_neurons(machine.W, -machine.bias)
+    r = exact.enumerate(model, 1.0)
+    # independent brute force over {0,1}^5 in itertools.product order
+    S = np.array(list(itertools.product([0.0, 1.0], repeat=n_v + n_h)))
+    log_w = 0.5 * np.einsum("si,ij,sj->s", S, W, S) + S @ np.concatenate([a, b])
+    log_z = np.logaddexp.reduce(log_w)
+    np.testing.assert_allclose(r.probabilities, np.exp(log_w - log_z), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(r.log_z - const, log_z, rtol=1e-6)
+    np.testing.assert_allclose(boltzmann.exact_statistics(machine).log_z, log_z, rtol=1e-6)
+    # the same machine as an RBM: exact_log_z enumerates the hidden layer (n_h <= n_v) ...
+    rbm = boltzmann.RBM(jnp.asarray(W_vh, jnp.float32), jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32))
+    np.testing.assert_allclose(boltzmann.exact_log_z(rbm), log_z, rtol=1e-6)
+    # ... and its transpose the visible layer (n_v < n_h), in chunks that do not divide 2^n
+    flipped = boltzmann.RBM(rbm.W.T, rbm.b, rbm.a)
+    np.testing.assert_allclose(boltzmann.exact_log_z(flipped, chunk_size=3), log_z, rtol=1e-6)
+    # the visible marginal p(v), state by state, from the RBM's free energy in the shared order
+    p_v = np.exp(log_w - log_z).reshape(2**n_v, 2**n_h).sum(axis=1)
+    V = (exact.states(n_v) + 1) / 2
+    np.testing.assert_allclose(np.exp(boltzmann.log_likelihood(rbm, V, per_sample=True)), p_v, rtol=1e-5)

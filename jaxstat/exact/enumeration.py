@@ -11,12 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstat import ising
+from jaxstat._kernels import check_model, energy_unchecked
+from jaxstat._states import MAX_INDEX_UNITS, spin_states
+from jaxstat._states import state_index as _index_of
 from jaxstat._validate import check_beta, check_positive_int, check_spins, is_concrete
 
 MAX_ENUMERATE_SPINS = 24
 """Largest N that :func:`enumerate` accepts (2**24 ≈ 1.7e7 states)."""
 
-_MAX_INDEX_SPINS = 31  # state indices are int32
+_MAX_INDEX_SPINS = MAX_INDEX_UNITS  # state indices are int32 (jaxstat._states numbers all states)
 _DEFAULT_CHUNK = 2**14
 
 
@@ -77,16 +80,12 @@ def state_index(spins, model=None):
 def _state_index(s, n_site_axes: int):
     n = math.prod(s.shape[s.ndim - n_site_axes :])
     s = s.reshape(s.shape[: s.ndim - n_site_axes] + (n,))
-    bits = (s > 0).astype(jnp.int32)
-    weights = jnp.left_shift(jnp.int32(1), jnp.arange(n - 1, -1, -1, dtype=jnp.int32))
-    return jnp.sum(bits * weights, axis=-1, dtype=jnp.int32)
+    return _index_of(s)
 
 
 def _index_to_spins(idx, n: int, dtype):
-    """(..., n) spins of int32 indices (inverse of state_index); traceable."""
-    shifts = jnp.arange(n - 1, -1, -1, dtype=jnp.int32)
-    bits = jnp.right_shift(idx[..., None], shifts) & 1
-    return (2 * bits - 1).astype(dtype)
+    """(..., n) spins of int32 indices (inverse of state_index); traceable. The one bit order: jaxstat._states."""
+    return spin_states(idx, n, dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("count", "shape", "dtype"))
@@ -181,7 +180,7 @@ def _chunk_energies(model, n: int, chunk: int):
     def one_chunk(c):
         idx = c * chunk + jnp.arange(chunk, dtype=jnp.int32)
         s = _index_to_spins(idx, n, model.dtype).reshape((chunk,) + shape)
-        return ising._energy(model, s)
+        return energy_unchecked(model, s)
 
     n_chunks = 2**n // chunk
     return jax.lax.map(one_chunk, jnp.arange(n_chunks, dtype=jnp.int32)).reshape(-1)
@@ -228,7 +227,7 @@ _enumerate_jit = jax.jit(_enumerate_impl, static_argnames=("chunk",))
 
 
 def _check_enumerable(model, what: str):
-    ising._check_model(model)
+    check_model(model)
     ising.require_symmetric(model, what)
     n = model.n
     if n > MAX_ENUMERATE_SPINS:
@@ -331,8 +330,10 @@ def ground_states(model, atol=None, chunk_size: int = _DEFAULT_CHUNK) -> GroundS
     e_min = energies.min()
     if atol is None:
         atol = 64 * np.finfo(energies.dtype).eps * max(1.0, abs(float(e_min)))
+    elif not (np.ndim(atol) == 0 and float(atol) >= 0):  # also refuses NaN
+        raise ValueError(f"atol must be a number >= 0 (energies within atol of the minimum); got {atol!r}")
     indices = np.flatnonzero(energies <= e_min + atol)
-    spins = 2 * ((indices[:, None] >> np.arange(n - 1, -1, -1)) & 1) - 1
+    spins = np.asarray(spin_states(indices.astype(np.int32), n, np.int32))
     return GroundStates(
         energy=jnp.asarray(e_min, model.dtype),
         indices=indices,

@@ -115,7 +115,9 @@ def _check_temperature(T):
                 f"temperature T must be > 0 (and not NaN); got {int(bad.sum())} bad value(s), "
                 f"e.g. {Tn[bad].ravel()[0]!r}"
             )
-    return T
+        return T
+    # traced (inside jit/vmap): T <= 0 cannot raise, so it becomes NaN, never a plausible value
+    return jnp.where(T > 0, T, jnp.nan)
 
 
 def onsager_tc() -> float:

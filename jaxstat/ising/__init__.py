@@ -28,12 +28,7 @@ configurations of a dense model have shape ``(N,)``. Every function accepts
 extra leading batch axes, and is also safe under ``jax.vmap``.
 """
 
-from jaxstat.ising.energy import (  # noqa: F401  (private kernels shared with mcmc and exact)
-    _as_spins,
-    _check_model,
-    _energy,
-    _field,
-    _lattice_field,
+from jaxstat.ising.energy import (
     energy,
     energy_per_spin,
     local_field,

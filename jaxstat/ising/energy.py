@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype, is_concrete
-from jaxstat.ising.models import DenseIsing, LatticeIsing, Model
+from jaxstat import _kernels  # a module import: _kernels imports ising.models (import cycle)
+from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype
+from jaxstat.ising.models import DenseIsing, Model
 
 # --------------------------------------------------------------------------- #
 # energies and fields
@@ -22,48 +23,6 @@ def site_shape(model: Model) -> tuple:
 def n_spins(model: Model) -> int:
     """Number of spins N."""
     return model.n
-
-
-def _check_model(model):
-    if not isinstance(model, (LatticeIsing, DenseIsing)):
-        raise ValueError(
-            f"model must be a jaxstat.ising model (from lattice, dense, ...); got {type(model).__name__}"
-        )
-
-
-def _lattice_forward_sum(model: LatticeIsing, s):
-    """sum_k J_k(x) s(x + e_k): each bond seen from its lower end."""
-    d = len(model.shape)
-    out = 0.0
-    for k in range(d):
-        axis = s.ndim - d + k
-        Jk = model.J if model.J.ndim == 0 else model.J[k]
-        out = out + Jk * jnp.roll(s, -1, axis=axis)
-    return out
-
-
-def _lattice_field(model: LatticeIsing, s):
-    d = len(model.shape)
-    out = model.h
-    for k in range(d):
-        axis = s.ndim - d + k
-        if model.J.ndim == 0:
-            out = out + model.J * (jnp.roll(s, -1, axis=axis) + jnp.roll(s, 1, axis=axis))
-        else:
-            Jk = model.J[k]
-            out = out + Jk * jnp.roll(s, -1, axis=axis) + jnp.roll(Jk, 1, axis=k) * jnp.roll(s, 1, axis=axis)
-    return jnp.broadcast_to(out, s.shape)
-
-
-def _as_spins(model, spins, name="spins"):
-    """Validated spins in the model's dtype. Concrete values other than ±1 raise; traced ones
-    (inside jit or vmap, where nothing can raise) become NaN, so 0/1 neuron states passed as
-    spins give NaN energies, fields and samples, never plausible numbers."""
-    _check_model(model)
-    s = check_spins(spins, site_shape(model), name).astype(model.dtype)
-    if not is_concrete(s):
-        s = jnp.where(jnp.abs(s) == 1, s, jnp.nan)
-    return s
 
 
 def local_field(model: Model, spins):
@@ -82,25 +41,8 @@ def local_field(model: Model, spins):
       >>> js.ising.local_field(m, jnp.array([1., 1., -1., 1.]))
       Array([2.5, 0.5, 2.5, 0.5], dtype=float32)
     """
-    s = _as_spins(model, spins)
-    return _field(model, s)
-
-
-def _field(model, s):
-    """Unchecked local field (used inside samplers)."""
-    if isinstance(model, LatticeIsing):
-        return _lattice_field(model, s)
-    return s @ model.J.T + model.h
-
-
-def _energy(model, s):
-    """Unchecked energy (used inside samplers)."""
-    if isinstance(model, LatticeIsing):
-        d = len(model.shape)
-        axes = tuple(range(s.ndim - d, s.ndim))
-        pair = jnp.sum(s * _lattice_forward_sum(model, s), axis=axes)
-        return -pair - jnp.sum(jnp.broadcast_to(model.h, s.shape) * s, axis=axes)
-    return -0.5 * jnp.sum(s * (s @ model.J.T), axis=-1) - s @ model.h
+    s = _kernels.as_spins(model, spins)
+    return _kernels.field_unchecked(model, s)
 
 
 def require_symmetric(model: Model, what: str):
@@ -129,9 +71,9 @@ def energy(model: Model, spins):
       >>> float(js.ising.energy(m, jnp.ones((3, 3))))  # 12 open-boundary bonds
       -12.0
     """
-    s = _as_spins(model, spins)
+    s = _kernels.as_spins(model, spins)
     require_symmetric(model, "energy")
-    return _energy(model, s)
+    return _kernels.energy_unchecked(model, s)
 
 
 def energy_per_spin(model: Model, spins):
@@ -162,6 +104,17 @@ def magnetization(spins, model: Model | None = None):
     return jnp.mean(s, axis=tuple(range(s.ndim - d, s.ndim)))
 
 
+def _check_configuration_shape(shape) -> tuple:
+    try:
+        shape = tuple(shape)
+        ok = all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 0 for x in shape)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"shape must be a tuple of non-negative ints, e.g. (L, L) or (N,); got {shape!r}")
+    return tuple(int(x) for x in shape)
+
+
 def random_spins(key, shape, dtype=None, magnetization=None):
     """Uniformly random ±1 configuration(s) of the given shape (a model's
     :func:`site_shape`, optionally with leading batch axes).
@@ -180,7 +133,7 @@ def random_spins(key, shape, dtype=None, magnetization=None):
       -0.25
     """
     check_key(key)
-    shape = tuple(shape)
+    shape = _check_configuration_shape(shape)
     dtype = check_float_dtype(dtype or float_dtype())
     if magnetization is None:
         return jax.random.rademacher(key, shape, dtype=dtype)

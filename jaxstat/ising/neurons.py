@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, check_coupling_matrix, is_concrete
-from jaxstat.ising.energy import _check_model
+from jaxstat._validate import as_float_array, check_binary, check_coupling_matrix, is_concrete
+from jaxstat import _kernels  # a module import: _kernels imports ising.models (import cycle)
 from jaxstat.ising.models import DenseIsing, Model, dense
 
 # --------------------------------------------------------------------------- #
@@ -23,19 +23,14 @@ def to_dense(model: Model) -> DenseIsing:
              [1., 0., 1.],
              [0., 1., 0.]], dtype=float32)
     """
-    _check_model(model)
+    _kernels.check_model(model)
     if isinstance(model, DenseIsing):
         return model
-    shape, d, n = model.shape, len(model.shape), model.n
-    index = np.arange(n).reshape(shape)
-    Jb = jnp.broadcast_to(model.J, (d,) + shape)
-    J = jnp.zeros((n, n), model.dtype)
-    for k in range(d):
-        nbr = np.roll(index, -1, axis=k).ravel()
-        w = Jb[k].ravel()
-        J = J.at[index.ravel(), nbr].add(w)
-        J = J.at[nbr, index.ravel()].add(w)
-    h = jnp.broadcast_to(model.h, shape).ravel()
+    # every bond twice, once from each end: the neighbour table's forward and backward entries
+    nbr, weight, exists = _kernels.neighbour_table(model)
+    rows = np.repeat(np.arange(model.n), nbr.shape[1])
+    J = jnp.zeros((model.n, model.n), model.dtype).at[rows, nbr.ravel()].add(jnp.where(exists, weight, 0).ravel())
+    h = jnp.broadcast_to(model.h, model.shape).ravel()
     return DenseIsing(J=J, h=h, symmetric=True)
 
 
@@ -122,14 +117,6 @@ def neuron_energy(W, theta, activities):
     n = as_float_array(activities, "activities").astype(W.dtype)
     if n.ndim < 1 or n.shape[-1] != N:
         raise ValueError(f"activities must have trailing axis {N} (the neurons of W); got shape {n.shape}")
-    if is_concrete(n) and n.size:
-        values = np.asarray(n)
-        bad = ~((values == 0) | (values == 1))
-        if bad.any():
-            raise ValueError(
-                f"activities must be 0/1 neuron states; got {int(bad.sum())} other value(s), e.g. "
-                f"{values[bad].ravel()[0]!r} (for ±1 spins use js.ising.energy on from_neurons(W, theta))"
-            )
-    else:
-        n = jnp.where((n == 0) | (n == 1), n, jnp.nan)
+    n = check_binary(n, "activities", "only 0 and 1, neuron states (for ±1 spins use js.ising.energy on "
+                     "from_neurons(W, theta))")
     return -0.5 * jnp.sum(n * (n @ W.T), axis=-1) + n @ jnp.broadcast_to(theta, (N,))

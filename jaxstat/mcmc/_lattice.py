@@ -152,29 +152,6 @@ def label_components(bonds, ghost=None):
     return _roots_with_ghost(bonds[:, None], ghost[None])[0]
 
 
-def neighbour_table(model):
-    """Neighbours of every site of a lattice model, in C order.
-
-    Returns ``(nbr, weight, exists)``, each ``(N, 2d)``: the flat index of the
-    neighbour at ``+e_k`` and ``-e_k`` for each axis k, the coupling of that
-    bond (``J_k(x)`` forward, ``J_k(x - e_k)`` backward; zero across an open
-    edge), and whether the neighbour exists (``False`` across an open edge).
-    """
-    shape, d, n = model.shape, len(model.shape), model.n
-    index = np.arange(n).reshape(shape)
-    coords = np.indices(shape)
-    J = jnp.broadcast_to(model.J, (d,) + shape)
-    nbrs, weights, exists = [], [], []
-    for k in range(d):
-        nbrs.append(np.roll(index, -1, axis=k).ravel())
-        weights.append(J[k].ravel())
-        exists.append((model.periodic[k] | (coords[k] < shape[k] - 1)).ravel())
-        nbrs.append(np.roll(index, 1, axis=k).ravel())
-        weights.append(jnp.roll(J[k], 1, axis=k).ravel())
-        exists.append((model.periodic[k] | (coords[k] > 0)).ravel())
-    return jnp.asarray(np.stack(nbrs, axis=1), jnp.int32), jnp.stack(weights, axis=1), np.stack(exists, axis=1)
-
-
 # --------------------------------------------------------------------------- #
 # bit-packed lattices: 32 sites of the last axis to a uint32 word
 # --------------------------------------------------------------------------- #

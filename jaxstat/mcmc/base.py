@@ -31,9 +31,10 @@ Rules, for a spin :math:`s_i` with local field :math:`h_i`:
   :math:`\Delta E = 2 s_i h_i`, decided in log space.
 * Glauber (heat bath): :math:`P(s_i = +1) = 1 / (1 + e^{-2\beta h_i})`.
 
-Both are exact at ``beta = inf`` (zero-temperature dynamics): Metropolis
-flips only when :math:`\Delta E \le 0`; Glauber aligns the spin with its field
-and picks a random sign when the field is exactly zero. No NaN, no overflow.
+Both are exact at ``beta = inf`` (zero-temperature dynamics, a quench):
+each spin is set along its field, and a spin whose field is exactly zero
+keeps its value (the library's tie rule, docs/conventions.md), so Metropolis
+flips only when :math:`\Delta E < 0`. No NaN, no overflow.
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxstat._kernels import as_spins
 from jaxstat import ising
 from jaxstat._validate import check_beta, check_key
-from jaxstat.mcmc._threefry import random_bits
+from jaxstat._cpu import fast_sum, random_bits
 
 
 def static_field(**kwargs):
@@ -159,7 +161,7 @@ def uniform_open(key, shape, dtype):
     ``(k + 1/2) 2^-b`` for a uniform b-bit integer k (b = 24 for float32, 53
     for float64): exact in the dtype, never 0 or 1, so ``log`` and ``logit``
     below are finite. The bits come from a fusible Threefry-2x32
-    (:mod:`jaxstat.mcmc._threefry`), the generator behind JAX's default keys;
+    (:mod:`jaxstat._cpu`), the generator behind JAX's default keys;
     random numbers are most of the cost of a lattice sweep.
     """
     dtype = jnp.dtype(dtype)
@@ -176,6 +178,9 @@ def uniform_open(key, shape, dtype):
 # transcendental per site is paid once per sweep, not in every half-sweep:
 #   Metropolis: u < exp(-beta dE)        <=>  beta dE < -log u
 #   heat bath:  u < sigmoid(2 beta h)    <=>  logit(u) < 2 beta h
+# Zero-temperature tie rule (docs/conventions.md), the same in every module:
+# at beta = inf a spin whose local field is exactly zero keeps its value, so
+# beta = inf is a quench that changes a spin only when the energy drops.
 
 
 def metropolis_variate(u):
@@ -186,8 +191,9 @@ def metropolis_variate(u):
 def metropolis_from_variate(s, h, beta, v):
     """New spin(s) under Metropolis given ``v = -log u``."""
     dE = 2.0 * s * h
-    # dE <= 0 always flips; this also keeps beta = inf, dE = 0 (inf * 0) out.
-    accept = (dE <= 0) | (beta * dE < v)
+    # dE < 0 always flips; dE = 0 flips at finite beta (0 < v) and, by the
+    # zero-temperature tie rule, not at beta = inf (inf * 0 is NaN, never < v).
+    accept = (dE < 0) | (beta * dE < v)
     return jnp.where(accept, -s, s)
 
 
@@ -198,10 +204,11 @@ def glauber_variate(u):
 
 def glauber_from_variate(s, h, beta, v):
     """New spin(s) under the heat-bath rule given ``v = logit(u)``."""
-    # 2 beta h with beta = inf and h = 0 would be NaN; the heat-bath limit
-    # there is P(+1) = 1/2 for every beta, which x = 0 gives.
+    # 2 beta h with beta = inf and h = 0 would be NaN. At finite beta a zero
+    # field gives P(+1) = 1/2 (x = 0); at beta = inf the tie rule keeps the spin.
     x = jnp.where(h == 0, 0.0, 2.0 * beta * h)
-    return jnp.where(v < x, jnp.ones_like(s), -jnp.ones_like(s))
+    new = jnp.where(v < x, jnp.ones_like(s), -jnp.ones_like(s))
+    return jnp.where((h == 0) & jnp.isinf(beta), s, new)
 
 
 class Rule(NamedTuple):
@@ -213,19 +220,6 @@ def update_rule(rule: str) -> Rule:
     if check_rule(rule) == "metropolis":
         return Rule(metropolis_variate, metropolis_from_variate)
     return Rule(glauber_variate, glauber_from_variate)
-
-
-def fast_sum(x, n_lead: int = 0):
-    """Sum over all axes after the first ``n_lead``, as a matrix-vector product.
-
-    XLA:CPU lowers a full reduction of a big array to a slow scalar loop but
-    a matrix-vector product to a vectorized, blocked kernel; per sweep this
-    is the difference between ~25% overhead and ~3%. Blocked partial sums are
-    also more accurate than one running sum in float32.
-    """
-    lead = x.shape[:n_lead]
-    rows = x.reshape(lead + (-1, x.shape[-1] if x.ndim > n_lead else 1))
-    return jnp.sum(rows @ jnp.ones((rows.shape[-1],), x.dtype), axis=-1)
 
 
 def check_state(state, shape, needs_field: bool):
@@ -244,7 +238,7 @@ def check_state(state, shape, needs_field: bool):
 
 def one_configuration(model, spins):
     """``spins`` as one ±1 configuration of ``model`` in its dtype (validated when concrete)."""
-    s = ising._as_spins(model, spins)
+    s = as_spins(model, spins)
     shape = ising.site_shape(model)
     if s.shape != shape:
         raise ValueError(

@@ -49,16 +49,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxstat._cpu import fast_sum, random_bits, random_bits_by_rows
+from jaxstat._kernels import energy_unchecked
 from jaxstat import ising
 from jaxstat._validate import invalid_beta_to_nan, is_concrete
 from jaxstat.mcmc._lattice import label_components, pack_bits, shift_backward, shift_forward, unpack_bits
-from jaxstat.mcmc._threefry import random_bits, random_bits_by_rows
 from jaxstat.mcmc.base import (
     Sampler,
     SpinState,
     as_beta,
     check_state,
-    fast_sum,
     one_configuration,
     register_sampler,
     static_field,
@@ -137,7 +137,7 @@ def _finish(model, s, flipped, beta, has_field):
     bad = jnp.any(model.J < 0)
     if not has_field:
         bad = bad | jnp.any(model.h != 0)
-    energy = jnp.where(bad, jnp.nan, ising._energy(model, s))
+    energy = jnp.where(bad, jnp.nan, energy_unchecked(model, s))
     rate = jnp.where(bad, jnp.nan, fast_sum(flipped.astype(model.dtype)) / model.n)
     return SpinState(spins=s, field=None, energy=invalid_beta_to_nan(energy, beta)), invalid_beta_to_nan(rate, beta)
 
@@ -147,7 +147,7 @@ class _FortuinKasteleyn(Sampler):
 
     def init(self, spins) -> SpinState:
         s = one_configuration(self.model, spins)
-        return SpinState(spins=s, field=None, energy=ising._energy(self.model, s))
+        return SpinState(spins=s, field=None, energy=energy_unchecked(self.model, s))
 
 
 @register_sampler

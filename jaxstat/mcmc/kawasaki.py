@@ -27,9 +27,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxstat._kernels import energy_unchecked, lattice_field, neighbour_table
 from jaxstat import ising
 from jaxstat._validate import invalid_beta_to_nan
-from jaxstat.mcmc._lattice import neighbour_table
 from jaxstat.mcmc.base import (
     Sampler,
     SpinState,
@@ -50,10 +50,13 @@ __all__ = ["kawasaki", "Kawasaki"]
 
 def _accepts(rule: str, dE, beta, v):
     """Accept a move of energy change ``dE`` given the rule's variate ``v`` of a uniform."""
-    if rule == "metropolis":  # v = -log u;  dE <= 0 also keeps beta = inf, dE = 0 out
-        return (dE <= 0) | (beta * dE < v)
-    # heat bath, v = logit(u): accept w.p. 1 / (1 + e^{beta dE}); at dE = 0 a fair coin for every beta
-    return v < jnp.where(dE == 0, 0.0, -beta * dE)
+    # The zero-temperature tie rule: at beta = inf a move that leaves the energy
+    # unchanged is refused (beta = inf is a quench), for both rules.
+    if rule == "metropolis":  # v = -log u > 0; beta = inf, dE = 0 gives NaN < v: refused
+        return (dE < 0) | (beta * dE < v)
+    # heat bath, v = logit(u): accept w.p. 1 / (1 + e^{beta dE}); at dE = 0 a fair coin at finite beta
+    tie = jnp.where(jnp.isinf(beta), -jnp.inf, 0.0)
+    return v < jnp.where(dE == 0, tie, -beta * dE)
 
 
 @register_sampler
@@ -65,7 +68,7 @@ class Kawasaki(Sampler):
 
     def init(self, spins) -> SpinState:
         s = one_configuration(self.model, spins)
-        return SpinState(spins=s, field=ising._lattice_field(self.model, s), energy=ising._energy(self.model, s))
+        return SpinState(spins=s, field=lattice_field(self.model, s), energy=energy_unchecked(self.model, s))
 
     def step(self, key, state: SpinState, beta):
         model = self.model
@@ -100,7 +103,7 @@ class Kawasaki(Sampler):
         s = s.reshape(shape)
         # Exact fields and energy once per sweep: incremental float updates drift.
         new_state = SpinState(
-            spins=s, field=ising._lattice_field(model, s), energy=invalid_beta_to_nan(ising._energy(model, s), beta)
+            spins=s, field=lattice_field(model, s), energy=invalid_beta_to_nan(energy_unchecked(model, s), beta)
         )
         return new_state, SweepInfo(acceptance_rate=invalid_beta_to_nan(moves.astype(dtype) / n, beta))
 

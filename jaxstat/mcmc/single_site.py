@@ -19,9 +19,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxstat._kernels import check_model, energy_unchecked, field_unchecked, lattice_field, neighbour_table
 from jaxstat import ising
 from jaxstat._validate import check_positive_int, invalid_beta_to_nan
-from jaxstat.mcmc._lattice import neighbour_table
 from jaxstat.mcmc.base import (
     Sampler,
     SpinState,
@@ -60,7 +60,7 @@ class SingleSpin(Sampler):
 
     def init(self, spins) -> SpinState:
         s = one_configuration(self.model, spins)
-        return SpinState(spins=s, field=ising._field(self.model, s), energy=ising._energy(self.model, s))
+        return SpinState(spins=s, field=field_unchecked(self.model, s), energy=energy_unchecked(self.model, s))
 
     def _draws(self, key):
         n = self.model.n
@@ -93,7 +93,7 @@ class SingleSpin(Sampler):
         s = s.reshape(model.shape)
         # Incremental float updates drift over long runs; on a lattice an
         # exact recomputation is one vectorized O(N) pass per sweep.
-        return s, ising._lattice_field(model, s), ising._energy(model, s), flips
+        return s, lattice_field(model, s), energy_unchecked(model, s), flips
 
     def _dense_sweep(self, key, state, beta):
         model, n, dtype = self.model, self.model.n, self.model.dtype
@@ -160,7 +160,7 @@ def single_spin(model, rule: str = "metropolis", order: str = "sequential", bloc
     :func:`~jaxstat.mcmc.run` compiled for one disorder sample runs any other
     of the same shapes without compiling again.
     """
-    ising._check_model(model)
+    check_model(model)
     block_size = check_positive_int(block_size, "block_size")
     check_rule(rule)
     if order not in ORDERS:

@@ -22,6 +22,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxstat._cpu import fast_sum
+from jaxstat._kernels import energy_unchecked, lattice_field
 from jaxstat import ising
 from jaxstat._validate import invalid_beta_to_nan
 from jaxstat.mcmc.base import (
@@ -31,7 +33,6 @@ from jaxstat.mcmc.base import (
     as_beta,
     check_rule,
     check_state,
-    fast_sum,
     one_configuration,
     register_sampler,
     static_field,
@@ -64,7 +65,7 @@ class Checkerboard(Sampler):
 
     def init(self, spins) -> SpinState:
         s = one_configuration(self.model, spins)
-        return SpinState(spins=s, field=None, energy=ising._energy(self.model, s))
+        return SpinState(spins=s, field=None, energy=energy_unchecked(self.model, s))
 
     def step(self, key, state: SpinState, beta):
         model = self.model
@@ -77,13 +78,13 @@ class Checkerboard(Sampler):
         v = variate(uniform_open(key, shape, dtype))
         colour1 = _colour1(shape)
         s = state.spins
-        field = ising._lattice_field(model, s)
+        field = lattice_field(model, s)
         proposal = update(s, field, beta, v)
         s0 = jnp.where(colour1, s, proposal)
-        field = ising._lattice_field(model, s0)
+        field = lattice_field(model, s0)
         proposal = update(s0, field, beta, v)
         s1 = jnp.where(colour1, proposal, s0)
-        # Three sums in one matrix-vector product (see base.fast_sum).
+        # Three sums in one matrix-vector product (see jaxstat._cpu.fast_sum).
         sums = fast_sum(
             jnp.stack([jnp.where(colour1, s1 * (field - model.h), 0.0), model.h * s1, (s1 != s).astype(dtype)]),
             n_lead=1,

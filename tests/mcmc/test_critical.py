@@ -7,8 +7,10 @@ far past their correlation time; each chain's mean energy per spin is one
 sample, and the specific heat is the pooled estimator
 c = beta^2 (<E^2> - <E>^2) / N with a jackknife error over chains (its bias
 is O(tau / (chains x sweeps)), far below the error bar). Both are checked
-with a t-test at the level of a 4-sigma Gaussian test (helpers.within_t):
-a correct sampler fails with probability 6e-5 per check.
+with a two-sided t-test with N_CHAINS - 1 = 31 dof (helpers.within_t) at
+ALPHA / 2 = 5e-5 each (t = 4.70 standard errors), so a correct sampler fails a
+test with probability <= 1e-4 (Bonferroni over the two checks; for the
+jackknifed specific heat the t distribution is the usual approximation).
 """
 
 import functools
@@ -18,7 +20,7 @@ import numpy as np
 import pytest
 
 import jaxstat as js
-from helpers import within_t
+from helpers import ALPHA, within_t
 
 BETA_C = float(np.log(1 + np.sqrt(2)) / 2)
 N_CHAINS = 32
@@ -78,11 +80,14 @@ def test_sampler_at_critical_point_matches_kaufman(name, L):
     n = L * L
 
     chain_means = e.mean(axis=1) / n
+    # two-sided t-test, 31 dof, at 5e-5; with the specific heat below, 1e-4 per test
     assert within_t(chain_means.mean(), float(exact.energy_per_spin), chain_means.std(ddof=1) / np.sqrt(N_CHAINS),
-                    N_CHAINS - 1), (name, L, chain_means.mean(), float(exact.energy_per_spin))
+                    N_CHAINS - 1, alpha=ALPHA / 2), (name, L, chain_means.mean(), float(exact.energy_per_spin))
 
     def pooled_c(x):
         return BETA_C**2 * (np.mean(x**2) - np.mean(x) ** 2) / n
 
     c, c_err = jackknife(e, pooled_c)
-    assert within_t(c, float(exact.specific_heat), c_err, N_CHAINS - 1), (name, L, c, float(exact.specific_heat), c_err)
+    # jackknife error over 32 chains, t-test with 31 dof at 5e-5 (see the energy check above)
+    assert within_t(c, float(exact.specific_heat), c_err, N_CHAINS - 1, alpha=ALPHA / 2), (
+        name, L, c, float(exact.specific_heat), c_err)

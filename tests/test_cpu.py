@@ -1,4 +1,4 @@
-"""The fusible Threefry generator equals JAX's kernel and gives honest uniforms."""
+"""The CPU kernels of jaxstat._cpu: bit-identical Threefry, sums, prefix search."""
 
 import jax
 import jax.numpy as jnp
@@ -6,8 +6,8 @@ import numpy as np
 from jax.extend.random import threefry_2x32
 from scipy import stats as sps
 
-from jaxstat.mcmc._threefry import random_bits, threefry2x32
-from jaxstat.mcmc.base import fast_sum, uniform_open
+from jaxstat._cpu import fast_sum, random_bits, select_true, threefry2x32
+from jaxstat.mcmc.base import uniform_open
 
 
 def test_bit_identical_to_jax_threefry():
@@ -51,8 +51,18 @@ def test_fast_sum_matches_sum():
 
 
 def test_row_layout_gives_the_same_words():
-    from jaxstat.mcmc._threefry import random_bits_by_rows
+    from jaxstat._cpu import random_bits_by_rows
 
     for shape in [(2, 6, 5), (4, 3), (3, 4), (2,), (6, 2, 3, 2)]:
         key = jax.random.key(sum(shape))
         np.testing.assert_array_equal(np.asarray(random_bits_by_rows(key, shape)), np.asarray(random_bits(key, shape)))
+
+
+def test_select_true_finds_the_rth_true_entry():
+    rng = np.random.default_rng(0)
+    for n in (1, 31, 32, 33, 1000):
+        mask = rng.random(n) < 0.3
+        mask[rng.integers(n)] = True
+        where = np.flatnonzero(mask)
+        got = [int(select_true(jnp.asarray(mask), r)) for r in range(len(where))]
+        np.testing.assert_array_equal(got, where)
