@@ -24,25 +24,29 @@ code. :mod:`jaxstat.boltzmann.train` drives it over epochs.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxstat._validate import check_key, check_positive_int
-from jaxstat.boltzmann.rbm import (  # _hidden_input, _visible_quadratic: the terms of free_energy
-    RBM,
-    _hidden_input,
-    _visible_quadratic,
-    check_params,
-    check_visible,
-    free_energy,
-    hidden_probs,
-    visible_probs,
-)
-from jaxstat.mcmc.base import uniform_open
+from jaxstat.boltzmann import _core
+from jaxstat.boltzmann.rbm import RBM, check_params, check_visible
 
-__all__ = ["contrastive_loss", "cd_gradient"]
+__all__ = ["CDGradient", "cd_gradient", "contrastive_loss"]
+
+
+class CDGradient(NamedTuple):
+    """What :func:`cd_gradient` returns; unpacks as ``grads, v_model``.
+
+    Attributes:
+      grads: an :class:`~jaxstat.boltzmann.RBM` of gradients of :func:`contrastive_loss`.
+      v_model: ``(C, n_visible)`` the negative samples they used.
+    """
+
+    grads: RBM
+    v_model: jax.Array
 
 
 def contrastive_loss(params: RBM, v_data, v_model) -> jax.Array:
@@ -62,27 +66,10 @@ def contrastive_loss(params: RBM, v_data, v_model) -> jax.Array:
     >>> float(contrastive_loss(p, jnp.ones((4, 3)), jnp.ones((2, 3))))
     0.0
     """
+    params = check_params(params)
+    v_data, v_model = check_visible(params, v_data, "v_data"), check_visible(params, v_model, "v_model")
     v_model = jax.lax.stop_gradient(v_model)
-    return jnp.mean(free_energy(params, v_data)) - jnp.mean(free_energy(params, v_model))
-
-
-@jax.custom_jvp
-def _softplus(x):
-    return jax.nn.softplus(x)
-
-
-@_softplus.defjvp
-def _softplus_jvp(primals, tangents):
-    # softplus' = sigmoid. jax.nn.softplus differentiates through logaddexp,
-    # whose derivative compiled to twice the rest of a training step on CPU;
-    # this sigmoid is also the one hidden_probs computes, so XLA shares it.
-    (x,), (dx,) = primals, tangents
-    return _softplus(x), jax.nn.sigmoid(x) * dx
-
-
-def _free_energy(params: RBM, v):
-    """:func:`~jaxstat.boltzmann.free_energy` (same formula, same values) with the cheap softplus rule."""
-    return _visible_quadratic(params, v) - jnp.sum(_softplus(_hidden_input(params, v)), axis=-1)
+    return jnp.mean(_core.free_energy(params, v_data)) - jnp.mean(_core.free_energy(params, v_model))
 
 
 def stacked_gradient(params: RBM, v_data, v_model):
@@ -97,44 +84,20 @@ def stacked_gradient(params: RBM, v_data, v_model):
     both = jnp.concatenate([v_data, jax.lax.stop_gradient(v_model)])
     n, c = v_data.shape[0], v_model.shape[0]
     weights = jnp.concatenate([jnp.full((n,), 1 / n, both.dtype), jnp.full((c,), -1 / c, both.dtype)])
-    grads = jax.grad(lambda p: _free_energy(p, both) @ weights)(params)
-    return grads, hidden_probs(params, both)[n:]
-
-
-def sweep_noise(key, params: RBM, shape):
-    """Per-sweep randomness: uniforms for binary units, normals for Gaussian visible ones."""
-    # The fusible Threefry of jaxstat.mcmc: half the cost of jax.random.uniform
-    # here. Comparing logit(u) < x instead of u < p was slower (two logs per
-    # variate cost more than the sigmoid they save).
-    k_h, k_v = jax.random.split(key)
-    dtype = params.W.dtype
-    u_h = uniform_open(k_h, (*shape, params.n_hidden), dtype)
-    if params.sigma is None:
-        return u_h, uniform_open(k_v, (*shape, params.n_visible), dtype)
-    return u_h, jax.random.normal(k_v, (*shape, params.n_visible), dtype)
-
-
-def hidden_from(params: RBM, v, u_h):
-    return (u_h < hidden_probs(params, v)).astype(v.dtype)
-
-
-def visible_from(params: RBM, h, z_v):
-    mean = visible_probs(params, h)
-    if params.sigma is None:
-        return (z_v < mean).astype(h.dtype)
-    return mean + params.sigma * z_v
+    grads = jax.grad(lambda p: _core.free_energy(p, both) @ weights)(params)
+    return grads, _core.hidden_probs(params, both)[n:]
 
 
 def update_step(optimizer, k, params, opt_state, h, v_data, u_h, z_v):
     """One minibatch update; ``h`` is the chains' hidden layer; noise is ``(k, C, .)``."""
     for i in range(k):  # k is small and static: unrolled sweeps h -> v -> h
-        v_model = visible_from(params, h, z_v[i])
+        v_model = _core.sample_visible(params, h, z_v[i])
         if i < k - 1:
-            h = hidden_from(params, v_model, u_h[i])
+            h = _core.sample_hidden(params, v_model, u_h[i])
     grads, p_h = stacked_gradient(params, v_data, v_model)
     # Sampled with the parameters the gradient saw: p(h | v_model) is a
     # product the gradient computed anyway.
-    h = (u_h[k - 1] < p_h).astype(h.dtype)
+    h = _core.bernoulli(u_h[k - 1], p_h)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, h, v_model
 
@@ -160,8 +123,8 @@ def cd_gradient(key, params: RBM, v, k: int = 1, chains=None):
       chains: ``(C, n_visible)`` starting points of persistent chains, or ``None``.
 
     Returns:
-      ``(grads, v_model)``: an ``RBM`` of gradients and the ``(C, n_visible)``
-      negative samples they used.
+      :class:`CDGradient` ``(grads, v_model)``: an ``RBM`` of gradients and
+      the ``(C, n_visible)`` negative samples they used.
 
     >>> import jax, jax.numpy as jnp
     >>> from jaxstat.boltzmann import rbm
@@ -177,13 +140,13 @@ def cd_gradient(key, params: RBM, v, k: int = 1, chains=None):
     start = v if chains is None else check_visible(params, chains, "chains")
     if v.ndim != 2 or start.ndim != 2:
         raise ValueError(f"v and chains must have shape (n, n_visible); got {tuple(v.shape)}, {tuple(start.shape)}")
-    return _cd_gradient(key, params, v, start, k)
+    return CDGradient(*_cd_gradient(key, params, v, start, k))
 
 
 @functools.partial(jax.jit, static_argnames="k")
 def _cd_gradient(key, params, v, start, k):
-    u_h, z_v = sweep_noise(key, params, (k, start.shape[0]))
+    u_h, z_v = _core.sweep_noise(key, params, (k, start.shape[0]))
     v_model = start
     for i in range(k):
-        v_model = visible_from(params, hidden_from(params, v_model, u_h[i]), z_v[i])
+        v_model, _ = _core.gibbs_sweep(params, v_model, u_h[i], z_v[i])
     return stacked_gradient(params, v, v_model)[0], v_model

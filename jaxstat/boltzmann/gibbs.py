@@ -29,16 +29,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxstat._validate import invalid_beta_to_nan
-from jaxstat.boltzmann.rbm import (
-    RBM,
-    _free_energy,
-    _hidden_input,
-    _scaled,
-    _visible_input,
-    _visible_quadratic,
-    check_params,
-    check_visible,
-)
+from jaxstat.boltzmann import _core
+from jaxstat.boltzmann.rbm import RBM, check_params, check_visible
 from jaxstat.mcmc.base import Sampler, SweepInfo, as_beta, register_sampler
 
 __all__ = ["BlockGibbs", "GibbsState", "block_gibbs"]
@@ -58,10 +50,6 @@ class GibbsState(NamedTuple):
     energy: jax.Array
 
 
-def _joint_energy(params: RBM, v, h):
-    return _visible_quadratic(params, v) - h @ params.b - (_scaled(params, v) @ params.W) @ h
-
-
 @register_sampler
 class BlockGibbs(Sampler):
     """Block Gibbs sampler of an RBM (a pytree: the parameters are leaves).
@@ -74,6 +62,7 @@ class BlockGibbs(Sampler):
         return (self.params.n_visible,)
 
     def init(self, spins) -> GibbsState:
+        # Traced Bernoulli states other than 0/1 become NaN here (check_visible), and stay NaN.
         v = check_visible(self.params, spins, "spins")
         if v.shape != self.site_shape:
             raise ValueError(
@@ -81,7 +70,7 @@ class BlockGibbs(Sampler):
                 f"got shape {tuple(v.shape)}"
             )
         h = jnp.zeros((self.params.n_hidden,), v.dtype)
-        return GibbsState(spins=v, hidden=h, energy=_joint_energy(self.params, v, h))
+        return GibbsState(spins=v, hidden=h, energy=_core.joint_energy(self.params, v, h))
 
     def step(self, key, state: GibbsState, beta):
         params = self.params
@@ -92,24 +81,21 @@ class BlockGibbs(Sampler):
                 f"got {type(state).__name__}"
             )
         beta = as_beta(beta, dtype)
-        k_h, k_v = jax.random.split(key)
         v = state.spins
-        h = (jax.random.uniform(k_h, (params.n_hidden,), dtype) < jax.nn.sigmoid(beta * _hidden_input(params, v)))
-        h = h.astype(dtype)
-        if params.sigma is None:
-            p = jax.nn.sigmoid(beta * _visible_input(params, h))
-            new_v = (jax.random.uniform(k_v, v.shape, dtype) < p).astype(dtype)
-        else:
-            mean = params.a + params.sigma * (params.W @ h)
-            new_v = mean + params.sigma / jnp.sqrt(beta) * jax.random.normal(k_v, v.shape, dtype)
-        energy = invalid_beta_to_nan(_joint_energy(params, new_v, h), beta)
-        changed = jnp.mean((new_v != v).astype(dtype))
-        return GibbsState(spins=new_v, hidden=h, energy=energy), SweepInfo(invalid_beta_to_nan(changed, beta))
+        u_h, z_v = _core.sweep_noise(key, params, ())
+        new_v, h = _core.gibbs_sweep(params, v, u_h, z_v, beta)
+        # A traced negative or NaN beta cannot raise: every floating output is NaN
+        # (NaN visible units already propagate through the sweep).
+        new_v, h = invalid_beta_to_nan(new_v, beta), invalid_beta_to_nan(h, beta)
+        energy = _core.joint_energy(params, new_v, h)
+        changed = invalid_beta_to_nan(jnp.mean((new_v != v).astype(dtype)), beta)
+        changed = jnp.where(jnp.isnan(energy), jnp.nan, changed)
+        return GibbsState(spins=new_v, hidden=h, energy=energy), SweepInfo(changed)
 
     def observe(self, state: GibbsState) -> dict:
         """The default record: the joint energy, the free energy :math:`F(v)` at beta = 1
         and the mean visible activity."""
-        return {"energy": state.energy, "free_energy": _free_energy(self.params, state.spins),
+        return {"energy": state.energy, "free_energy": _core.free_energy(self.params, state.spins),
                 "activity": jnp.mean(state.spins)}
 
 

@@ -45,9 +45,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat import exact, ising
+from jaxstat import ising
 from jaxstat._validate import (
     as_float_array,
+    check_binary,
     check_coupling_matrix,
     check_float_dtype,
     check_key,
@@ -57,9 +58,15 @@ from jaxstat._validate import (
 )
 
 __all__ = [
-    "BoltzmannMachine", "ExactStatistics", "MAX_EXACT_UNITS",
-    "bm", "bm_from_weights", "bm_energy", "unit_probs", "conditional", "to_ising",
-    "exact_statistics", "ahs_gradient",
+    "MAX_EXACT_UNITS",
+    "BoltzmannMachine",
+    "ahs_gradient",
+    "bm",
+    "bm_energy",
+    "bm_from_weights",
+    "conditional",
+    "to_ising",
+    "unit_probs",
 ]
 
 MAX_EXACT_UNITS = 20
@@ -96,24 +103,6 @@ class BoltzmannMachine(NamedTuple):
     def bias(self) -> jax.Array:
         """All biases ``c = (a, b)``, shape ``(N,)``."""
         return jnp.concatenate([self.a, self.b], axis=-1)
-
-
-class ExactStatistics(NamedTuple):
-    """Exact averages of a machine (from :func:`exact_statistics`); ``data_*`` are ``None`` without data."""
-
-    log_z: jax.Array  #: :math:`\log Z = \log \sum_s e^{-E(s)}`
-    correlation: jax.Array  #: :math:`\langle s_i s_j \rangle_{\rm model}`, ``(N, N)``
-    data_correlation: jax.Array | None  #: :math:`\langle s_i s_j \rangle_{\rm data}`, ``(N, N)``
-    log_likelihood: jax.Array | None  #: :math:`\frac1D \sum_d \log p(v_d)`
-
-    @property
-    def mean(self):
-        """:math:`\\langle s_i \\rangle_{\\rm model}` (the diagonal of ``correlation``)."""
-        return jnp.diagonal(self.correlation, axis1=-2, axis2=-1)
-
-    @property
-    def data_mean(self):
-        return None if self.data_correlation is None else jnp.diagonal(self.data_correlation, axis1=-2, axis2=-1)
 
 
 # --------------------------------------------------------------------------- #
@@ -155,29 +144,23 @@ def check_params(params, name: str = "params") -> BoltzmannMachine:
     return params
 
 
-def _check_units(x, params: BoltzmannMachine, n: int, name: str, min_ndim: int = 1):
+def check_units(x, params: BoltzmannMachine, n: int, name: str, min_ndim: int = 1):
     """Binary units with trailing size ``n``, cast to the machine's dtype."""
     x = as_float_array(x, name).astype(params.W.dtype)
     if x.ndim < min_ndim or x.shape[-1] != n:
         want = f"({n},) with optional leading batch axes" if min_ndim == 1 else f"(n_samples, {n})"
         raise ValueError(f"{name} must have shape {want}; got shape {tuple(x.shape)}")
-    if is_concrete(x) and x.size:
-        xn = np.asarray(x)
-        bad = (xn != 0) & (xn != 1)
-        if bad.any():
-            raise ValueError(f"{name} must contain only 0 and 1 (binary units); got {int(bad.sum())} other value(s), "
-                             f"e.g. {xn[bad].ravel()[0]!r}")
-    return x
+    return check_binary(x, name, "only 0 and 1 (binary units)")
 
 
-def _check_data(params, data):
-    data = _check_units(data, params, params.n_visible, "data", min_ndim=2)
+def check_data(params, data):
+    data = check_units(data, params, params.n_visible, "data", min_ndim=2)
     if data.ndim != 2 or data.shape[0] < 1:
         raise ValueError(f"data must have shape (n_samples >= 1, {params.n_visible}); got shape {tuple(data.shape)}")
     return data
 
 
-def _check_exact_size(params, what):
+def check_exact_size(params, what):
     if params.n_units > MAX_EXACT_UNITS:
         raise ValueError(
             f"{what} enumerates all 2**N states; this machine has N = {params.n_units} units, more than "
@@ -220,7 +203,7 @@ def bm_energy(params: BoltzmannMachine, s):
       -2.0
     """
     check_params(params)
-    s = _check_units(s, params, params.n_units, "s")
+    s = check_units(s, params, params.n_units, "s")
     return _energy(params, s)
 
 
@@ -242,7 +225,7 @@ def unit_probs(params: BoltzmannMachine, s):
       Array([0.880797, 0.5     ], dtype=float32)
     """
     check_params(params)
-    s = _check_units(s, params, params.n_units, "s")
+    s = check_units(s, params, params.n_units, "s")
     return jax.nn.sigmoid(s @ params.W.T + params.bias)
 
 
@@ -262,7 +245,7 @@ def conditional(params: BoltzmannMachine, s, i):
         if isinstance(i, bool) or np.ndim(i) != 0 or not float(i).is_integer() or not 0 <= int(i) < n:
             raise ValueError(f"i must be an integer unit index in [0, N) = [0, {n}); got {i!r}")
         i = int(i)
-    s = _check_units(s, params, n, "s")
+    s = check_units(s, params, n, "s")
     return jax.nn.sigmoid(s @ params.W[i] + params.bias[i])
 
 
@@ -288,94 +271,6 @@ def to_ising(params: BoltzmannMachine):
     return ising.from_neurons(params.W, -params.bias)
 
 
-# --------------------------------------------------------------------------- #
-# exact statistics by enumeration
-# --------------------------------------------------------------------------- #
-def _bits(count_log2: int, dtype, start=0, count=None):
-    """{0,1} states number start.. (unit 0 most significant, as jaxstat.exact numbers spins)."""
-    idx = start + jnp.arange(2**count_log2 if count is None else count, dtype=jnp.int32)
-    shifts = jnp.arange(count_log2 - 1, -1, -1, dtype=jnp.int32)
-    return (jnp.right_shift(idx[:, None], shifts) & 1).astype(dtype)
-
-
-def _model_phase_exact(params):
-    model, const = ising.from_neurons(params.W, -params.bias)
-    r = exact.enumerate(model, 1.0)
-    n = params.n_units
-    chunk = min(2**n, 2**12)
-    p = r.probabilities.reshape(-1, chunk)
-
-    def moments(c):  # chunked so memory stays O(2**N), never 2**N x N
-        s = _bits(n, p.dtype, c * chunk, chunk)
-        return s.T @ (p[c][:, None] * s)
-
-    corr = jnp.sum(jax.lax.map(moments, jnp.arange(p.shape[0])), axis=0)
-    return r.log_z - const, corr
-
-
-def _clamped_exact(params, data):
-    """Per data row: log sum_h e^{-E(v,h)}, E[h|v], E[h h^T|v]; hidden summed exactly."""
-    nv, nh = params.n_visible, params.n_hidden
-    W, dt = params.W, params.W.dtype
-    H = _bits(nh, dt)
-    quad = 0.5 * jnp.sum(H * (H @ W[nv:, nv:]), axis=-1)
-
-    def row(v):
-        logits = quad + H @ (W[nv:, :nv] @ v + params.b)
-        lse = jax.nn.logsumexp(logits)
-        q = jnp.exp(logits - lse)
-        return 0.5 * v @ W[:nv, :nv] @ v + params.a @ v + lse, q @ H, H.T @ (q[:, None] * H)
-
-    # lax.map in batches bounds memory at batch * 2**n_hidden numbers
-    return jax.lax.map(row, data, batch_size=max(1, 2**16 // 2**nh))
-
-
-def _assemble(v, eh, ehh):
-    """Average [v; h][v; h]^T over rows given E[h|v] and E[hh^T|v]."""
-    d = v.shape[0]
-    vh = v.T @ eh / d
-    return jnp.block([[v.T @ v / d, vh], [vh.T, jnp.mean(ehh, axis=0)]])
-
-
-@jax.jit
-def _exact_impl(params, data):
-    log_z, corr = _model_phase_exact(params)
-    if data is None:
-        return ExactStatistics(log_z, corr, None, None)
-    log_unnorm, eh, ehh = _clamped_exact(params, data)
-    return ExactStatistics(log_z, corr, _assemble(data, eh, ehh), jnp.mean(log_unnorm) - log_z)
-
-
-def exact_statistics(params: BoltzmannMachine, data=None) -> ExactStatistics:
-    r"""Exact :math:`\log Z`, model and (given data) clamped correlations and log-likelihood.
-
-    The model phase sums over all :math:`2^N` states of :func:`to_ising`
-    ``(params)`` with :func:`jaxstat.exact.enumerate`; the clamped phase sums,
-    for each data vector, over the :math:`2^{n_h}` hidden states with
-    :math:`p(h \mid v) \propto e^{-E(v, h)}`. Memory: a few :math:`2^N` vectors
-    plus ``data.shape[0]`` hidden moment matrices. Compiled once per shape.
-
-    Args:
-      params: a :class:`BoltzmannMachine` with ``N <= MAX_EXACT_UNITS``.
-      data: optional visible vectors, ``(n_samples, n_visible)`` in {0, 1}.
-
-    Returns:
-      :class:`ExactStatistics`; ``log_likelihood`` is
-      :math:`\frac1D\sum_d \log \sum_h p(v_d, h)`.
-
-    Example:
-      >>> import jax, jax.numpy as jnp
-      >>> from jaxstat.boltzmann.machine import bm, exact_statistics
-      >>> r = exact_statistics(bm(jax.random.key(0), 3, 1, scale=0.0), jnp.array([[1., 0., 1.]]))
-      >>> round(float(r.log_z), 5), r.mean.tolist(), round(float(r.log_likelihood), 5)  # 16 equal states
-      (2.77259, [0.5, 0.5, 0.5, 0.5], -2.07944)
-    """
-    check_params(params)
-    _check_exact_size(params, "exact_statistics")
-    data = None if data is None else _check_data(params, data)
-    return _exact_impl(params, data)
-
-
 def ahs_gradient(data_correlation, model_correlation, n_visible: int) -> BoltzmannMachine:
     r"""The Ackley–Hinton–Sejnowski rule as a :class:`BoltzmannMachine` of gradients.
 
@@ -391,7 +286,20 @@ def ahs_gradient(data_correlation, model_correlation, n_visible: int) -> Boltzma
       >>> g.W.tolist(), g.a.tolist(), g.b.tolist()
       ([[0.0, 0.75], [0.75, 0.0]], [0.75], [0.75])
     """
-    g = jnp.asarray(data_correlation) - jnp.asarray(model_correlation)
+    data_c = as_float_array(data_correlation, "data_correlation")
+    model_c = as_float_array(model_correlation, "model_correlation", data_c.dtype)
+    if data_c.ndim != 2 or data_c.shape[0] != data_c.shape[1]:
+        raise ValueError(f"data_correlation must be a square (N, N) matrix; got shape {tuple(data_c.shape)}")
+    if model_c.shape != data_c.shape:
+        raise ValueError(f"model_correlation must have the shape of data_correlation {tuple(data_c.shape)}; "
+                         f"got shape {tuple(model_c.shape)}")
+    n_visible = check_positive_int(n_visible, "n_visible")
+    if n_visible > data_c.shape[0]:
+        raise ValueError(f"n_visible must be <= N = {data_c.shape[0]}; got {n_visible}")
+    for x, name in ((data_c, "data_correlation"), (model_c, "model_correlation")):
+        if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
+            raise ValueError(f"{name} must be finite; got NaN or inf entries")
+    g = data_c - model_c
     g = 0.5 * (g + g.T)  # exactly symmetric, whatever rounding the two estimates carry
     diag = jnp.diagonal(g)
     return BoltzmannMachine(g - jnp.diag(diag), diag[:n_visible], diag[n_visible:])

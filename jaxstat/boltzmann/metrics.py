@@ -14,14 +14,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxstat._validate import check_key
-from jaxstat.boltzmann.rbm import (
-    RBM,
-    _free_energy,
-    _hidden_input,
-    _visible_input,
-    check_params,
-    check_visible,
-)
+from jaxstat.boltzmann import _core
+from jaxstat.boltzmann.rbm import RBM, check_params, check_visible
 
 __all__ = ["pseudo_log_likelihood", "reconstruction_error"]
 
@@ -34,7 +28,7 @@ def _pll_exact_one(params: RBM, v):
     ``(N, n_hidden)`` array rather than N full products.
     """
     d = 1 - 2 * v
-    x = _hidden_input(params, v)
+    x = _core.hidden_input(params, v)
     sp = jnp.sum(jax.nn.softplus(x))
     sp_flipped = jnp.sum(jax.nn.softplus(x + d[:, None] * params.W), axis=-1)
     # F(v^(i)) - F(v) = -d_i a_i - (sp_flipped_i - sp)
@@ -82,7 +76,7 @@ def pseudo_log_likelihood(params: RBM, v, key=None, per_sample: bool = False) ->
         n = flat.shape[-1]
         i = jax.random.randint(key, flat.shape[:1], 0, n)
         flipped = flat.at[jnp.arange(flat.shape[0]), i].set(1 - flat[jnp.arange(flat.shape[0]), i])
-        pl = n * jax.nn.log_sigmoid(_free_energy(params, flipped) - _free_energy(params, flat))
+        pl = n * jax.nn.log_sigmoid(_core.free_energy(params, flipped) - _core.free_energy(params, flat))
     pl = pl.reshape(batch)
     return pl if per_sample else jnp.mean(pl)
 
@@ -107,9 +101,5 @@ def reconstruction_error(params: RBM, v) -> jax.Array:
     """
     params = check_params(params)
     v = check_visible(params, v)
-    p_h = jax.nn.sigmoid(_hidden_input(params, v))
-    if params.sigma is None:
-        v_hat = jax.nn.sigmoid(_visible_input(params, p_h))
-    else:
-        v_hat = params.a + params.sigma * (p_h @ params.W.T)
+    v_hat = _core.visible_mean(params, _core.hidden_probs(params, v))
     return jnp.mean((v - v_hat) ** 2)

@@ -16,10 +16,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxstat._states import binary_states, map_chunks
 from jaxstat._validate import as_float_array, check_key, check_positive_int, is_concrete
-from jaxstat.boltzmann.rbm import RBM, _free_energy, check_params, check_visible
+from jaxstat.boltzmann import _core
+from jaxstat.boltzmann.rbm import RBM, check_params, check_visible
 
-__all__ = ["MAX_EXACT_UNITS", "AISResult", "ais_log_weights", "ais_log_z", "exact_log_z", "log_likelihood"]
+__all__ = ["MAX_EXACT_UNITS", "AISResult", "AISWeights", "ais_log_weights", "ais_log_z", "exact_log_z", "log_likelihood"]
 
 # 2^25 = 3.4e7 states of the smaller layer: seconds on a CPU for small other
 # layers; beyond that enumeration stops being a reference and AIS takes over.
@@ -29,11 +31,6 @@ MAX_EXACT_UNITS = 25
 # --------------------------------------------------------------------------- #
 # exact enumeration
 # --------------------------------------------------------------------------- #
-def _bits(idx, n, dtype):
-    """The binary states numbered ``idx`` (bit ``k`` of the index is unit ``k``), ``(len(idx), n)``."""
-    return ((idx[:, None] >> jnp.arange(n, dtype=idx.dtype)) & 1).astype(dtype)
-
-
 def _log_weight_hidden(params: RBM, h):
     r"""``log Σ_v e^{-E(v, h)}`` (or the Gaussian integral), up to a constant, for states ``h``.
 
@@ -54,19 +51,16 @@ def _exact_log_z(params: RBM, enumerate_visible: bool, chunk_size: int):
     n = params.W.shape[0] if enumerate_visible else params.W.shape[1]
     dtype = params.W.dtype
     n_states = 2**n
-    chunk = min(chunk_size, n_states)
-    n_chunks = -(-n_states // chunk)
 
-    def chunk_lse(c):
-        idx = c * chunk + jnp.arange(chunk, dtype=jnp.int32)
-        states = _bits(idx, n, dtype)
-        terms = -_free_energy(params, states) if enumerate_visible else _log_weight_hidden(params, states)
+    def chunk_lse(idx):
+        states = binary_states(idx, n, dtype)  # the one state numbering (jaxstat._states)
+        terms = -_core.free_energy(params, states) if enumerate_visible else _log_weight_hidden(params, states)
         # the last chunk may run past 2^n: those indices are no states
         terms = jnp.where(idx < n_states, terms, -jnp.inf)
         return jax.nn.logsumexp(terms)
 
     # one logsumexp per chunk, then one across chunks: memory stays at one chunk
-    log_z = jax.nn.logsumexp(jax.lax.map(chunk_lse, jnp.arange(n_chunks, dtype=jnp.int32)))
+    log_z = jax.nn.logsumexp(map_chunks(chunk_lse, n, min(chunk_size, n_states)))
     if params.sigma is not None:
         log_z = log_z + jnp.sum(jnp.log(params.sigma)) + 0.5 * params.W.shape[0] * math.log(2 * math.pi)
     return log_z
@@ -147,7 +141,7 @@ def log_likelihood(params: RBM, v, log_z=None, per_sample: bool = False) -> jax.
             raise ValueError(f"log_z must be a scalar; got shape {tuple(log_z.shape)}")
         if is_concrete(log_z) and not math.isfinite(float(log_z)):
             raise ValueError(f"log_z must be finite; got {float(log_z)} (an AIS run that failed?)")
-    log_p = -_free_energy(params, v) - log_z
+    log_p = -_core.free_energy(params, v) - log_z
     return log_p if per_sample else jnp.mean(log_p)
 
 
@@ -165,6 +159,18 @@ class AISResult(NamedTuple):
 
     log_z: jax.Array
     stderr: jax.Array
+
+
+class AISWeights(NamedTuple):
+    """What :func:`ais_log_weights` returns; unpacks as ``log_w, log_z_base``.
+
+    Attributes:
+      log_w: ``(n_runs,)`` the log importance weights of the runs.
+      log_z_base: ``log Z`` of the base model: ``log Z ≈ log_z_base + logmeanexp(log_w)``.
+    """
+
+    log_w: jax.Array
+    log_z_base: jax.Array
 
 
 def _log_pstar_terms(params, base, v):
@@ -194,9 +200,10 @@ def _ais_impl(key, params: RBM, base, betas, n_runs: int):
             jax.nn.softplus(beta * x) - jax.nn.softplus(beta_prev * x), axis=-1)
         # one draw per step for both layers: fewer random ops to compile
         u = jax.random.uniform(k, (n_runs, x.shape[-1] + v.shape[-1]), dtype)
-        h = (u[:, : x.shape[-1]] < jax.nn.sigmoid(beta * x)).astype(dtype)
-        field = (1 - beta) * base + beta * (params.a + h @ params.W.T)
-        v = (u[:, x.shape[-1]:] < jax.nn.sigmoid(field)).astype(dtype)
+        # p_k is the visible marginal of the RBM (beta W, (1-beta) base + beta a, beta b):
+        # one block-Gibbs sweep of that RBM, the library's one sweep, leaves it invariant
+        annealed = RBM(beta * params.W, (1 - beta) * base + beta * params.a, beta * params.b)
+        v, _ = _core.gibbs_sweep(annealed, v, u[:, : x.shape[-1]], u[:, x.shape[-1]:])
         return (v, log_w), None
 
     keys = jax.random.split(k_steps, betas.shape[0] - 1)
@@ -235,8 +242,8 @@ def _check_base(params: RBM, base):
     return base
 
 
-def ais_log_weights(key, params: RBM, n_runs: int = 100, n_betas: int = 1000, base=None, betas=None):
-    """The AIS log importance weights and ``log Z_base``: ``(log_w (n_runs,), log_z_base)``.
+def ais_log_weights(key, params: RBM, n_runs: int = 100, n_betas: int = 1000, base=None, betas=None) -> AISWeights:
+    """The AIS log importance weights and ``log Z_base``: :class:`AISWeights` ``(log_w, log_z_base)``.
 
     ``log Z ≈ log_z_base + logmeanexp(log_w)``; see :func:`ais_log_z`. The
     weights themselves show whether the estimate can be trusted: a few runs
@@ -255,7 +262,7 @@ def ais_log_weights(key, params: RBM, n_runs: int = 100, n_betas: int = 1000, ba
     betas = _check_betas(betas, n_betas, params.W.dtype)
     log_w = _ais_jit(key, params, base, betas, n_runs=n_runs)
     # p_0 keeps the hidden units, uncoupled and unbiased: each contributes log 2
-    return log_w, jnp.sum(jax.nn.softplus(base)) + params.W.shape[1] * math.log(2.0)
+    return AISWeights(log_w, jnp.sum(jax.nn.softplus(base)) + params.W.shape[1] * math.log(2.0))
 
 
 def ais_log_z(key, params: RBM, n_runs: int = 100, n_betas: int = 1000, base=None, betas=None) -> AISResult:

@@ -1,4 +1,4 @@
-r"""Restricted Boltzmann machines: parameters, energies, conditionals and block Gibbs.
+r"""Restricted Boltzmann machines: parameters, validation, energies and conditionals.
 
 An RBM couples visible units ``v`` (shape ``(n_visible,)``) to hidden units
 ``h ∈ {0,1}^{n_hidden}`` through weights ``W`` (shape ``(n_visible,
@@ -34,7 +34,11 @@ units, ``{0, 1}``; the conditionals and samplers (:func:`hidden_probs`,
 ``[0, 1]``, the mean-field probabilities used for reconstructions. The functions are pure and work under
 ``jit``/``vmap``; inside them, arguments are tracers and only shapes are
 validated (values — finiteness, ``v ∈ {0,1}`` — are checked on concrete
-inputs).
+inputs, and traced Bernoulli units outside {0, 1}, or [0, 1] where
+probabilities are allowed, become NaN, so no result built on them looks
+plausible). Sampling is in :mod:`~jaxstat.boltzmann.sampling` and
+:mod:`~jaxstat.boltzmann.gibbs`; the formulas all of them share are in the
+internal :mod:`jaxstat.boltzmann._core`.
 """
 
 from __future__ import annotations
@@ -47,24 +51,23 @@ import numpy as np
 
 from jaxstat._validate import (
     as_float_array,
+    check_binary,
+    check_finite,
     check_float_dtype,
     check_key,
     check_positive_int,
     float_dtype,
     is_concrete,
 )
+from jaxstat.boltzmann import _core
 
 __all__ = [
     "RBM",
     "base_rate_bias",
     "energy",
     "free_energy",
-    "gibbs_chain",
-    "gibbs_step",
     "hidden_probs",
     "rbm",
-    "sample_hidden",
-    "sample_visible",
     "visible_mean",
     "visible_probs",
 ]
@@ -147,23 +150,11 @@ def check_visible(params: RBM, v, name: str = "v", mean_field: bool = False):
         raise ValueError(
             f"{name} must have shape (..., n_visible) with n_visible = {n_v}; got shape {tuple(v.shape)}"
         )
-    if is_concrete(v) and v.size:
-        values = np.asarray(v)
-        if params.sigma is None:
-            if mean_field:
-                bad = ~((values >= 0) & (values <= 1))
-                expected = "values in [0, 1] for Bernoulli visible units (binary data or probabilities)"
-            else:
-                bad = ~((values == 0) | (values == 1))
-                expected = "only 0 and 1 for Bernoulli visible units (binarize the data first)"
-            if bad.any():
-                raise ValueError(
-                    f"{name} must contain {expected}; got {int(bad.sum())} other value(s), "
-                    f"e.g. {values[bad].ravel()[0].item()!r}"
-                )
-        elif not np.all(np.isfinite(values)):
-            raise ValueError(f"{name} must be finite; got NaN or inf entries")
-    return v
+    if params.sigma is not None:  # Gaussian visible units: any finite value
+        return check_finite(v, name)
+    expected = ("values in [0, 1] for Bernoulli visible units (binary data or probabilities)" if mean_field
+                else "only 0 and 1 for Bernoulli visible units (binarize the data first)")
+    return check_binary(v, name, expected, mean_field=mean_field)
 
 
 def check_hidden(params: RBM, h, name: str = "h", mean_field: bool = False):
@@ -172,19 +163,9 @@ def check_hidden(params: RBM, h, name: str = "h", mean_field: bool = False):
     n_h = params.W.shape[1]
     if h.ndim < 1 or h.shape[-1] != n_h:
         raise ValueError(f"{name} must have shape (..., n_hidden) with n_hidden = {n_h}; got shape {tuple(h.shape)}")
-    if is_concrete(h) and h.size:
-        values = np.asarray(h)
-        if mean_field:
-            bad = ~((values >= 0) & (values <= 1))
-            expected = "values in [0, 1] (binary states or mean-field probabilities)"
-        else:
-            bad = ~((values == 0) | (values == 1))
-            expected = "only 0 and 1 (binary hidden units)"
-        if bad.any():
-            raise ValueError(
-                f"{name} must contain {expected}; got {int(bad.sum())} other value(s), e.g. {values[bad].ravel()[0].item()!r}"
-            )
-    return h
+    expected = ("values in [0, 1] (binary states or mean-field probabilities)" if mean_field
+                else "only 0 and 1 (binary hidden units)")
+    return check_binary(h, name, expected, mean_field=mean_field)
 
 
 # --------------------------------------------------------------------------- #
@@ -268,23 +249,6 @@ def rbm(key, n_visible, n_hidden, kind="bernoulli", scale=0.01, visible_bias=Non
 # --------------------------------------------------------------------------- #
 # energies
 # --------------------------------------------------------------------------- #
-def _scaled(params: RBM, v):
-    """The visible vector as the weights see it: ``v`` (Bernoulli) or ``v / σ`` (Gaussian)."""
-    return v if params.sigma is None else v / params.sigma
-
-
-def _hidden_input(params: RBM, v):
-    """``b + (v/σ)^T W``: the hidden units' total input, shape ``(..., n_hidden)``."""
-    return params.b + _scaled(params, v) @ params.W
-
-
-def _visible_quadratic(params: RBM, v):
-    """The visible self-energy: ``-v.a`` (Bernoulli) or ``Σ (v-a)²/2σ²`` (Gaussian)."""
-    if params.sigma is None:
-        return -(v @ params.a)
-    return 0.5 * jnp.sum(((v - params.a) / params.sigma) ** 2, axis=-1)
-
-
 def energy(params: RBM, v, h) -> jax.Array:
     """Energy ``E(v, h)`` (see the module docstring for both kinds); batched over leading axes.
 
@@ -295,12 +259,7 @@ def energy(params: RBM, v, h) -> jax.Array:
     """
     params = check_params(params)
     v, h = check_visible(params, v), check_hidden(params, h)
-    interaction = jnp.sum((_scaled(params, v) @ params.W) * h, axis=-1)
-    return _visible_quadratic(params, v) - h @ params.b - interaction
-
-
-def _free_energy(params: RBM, v):
-    return _visible_quadratic(params, v) - jnp.sum(jax.nn.softplus(_hidden_input(params, v)), axis=-1)
+    return _core.joint_energy(params, v, h)
 
 
 def free_energy(params: RBM, v) -> jax.Array:
@@ -326,11 +285,11 @@ def free_energy(params: RBM, v) -> jax.Array:
     [-0.6931, -1.6931]
     """
     params = check_params(params)
-    return _free_energy(params, check_visible(params, v))
+    return _core.free_energy(params, check_visible(params, v))
 
 
 # --------------------------------------------------------------------------- #
-# conditionals and sampling
+# conditionals
 # --------------------------------------------------------------------------- #
 def hidden_probs(params: RBM, v) -> jax.Array:
     """``p(h_j = 1 | v) = sigmoid(b_j + ((v/σ)^T W)_j)``, shape ``(..., n_hidden)``.
@@ -341,11 +300,7 @@ def hidden_probs(params: RBM, v) -> jax.Array:
     [[0.119], [0.5]]
     """
     params = check_params(params)
-    return jax.nn.sigmoid(_hidden_input(params, check_visible(params, v, mean_field=True)))
-
-
-def _visible_input(params: RBM, h):
-    return params.a + h @ params.W.T
+    return _core.hidden_probs(params, check_visible(params, v, mean_field=True))
 
 
 def visible_probs(params: RBM, h) -> jax.Array:
@@ -360,10 +315,7 @@ def visible_probs(params: RBM, h) -> jax.Array:
     [[0.269], [0.731]]
     """
     params = check_params(params)
-    h = check_hidden(params, h, mean_field=True)
-    if params.sigma is not None:
-        return params.a + params.sigma * (h @ params.W.T)
-    return jax.nn.sigmoid(_visible_input(params, h))
+    return _core.visible_mean(params, check_hidden(params, h, mean_field=True))
 
 
 def visible_mean(params: RBM, h) -> jax.Array:
@@ -375,86 +327,3 @@ def visible_mean(params: RBM, h) -> jax.Array:
     [2.0]
     """
     return visible_probs(params, h)
-
-
-def _bernoulli(key, p):
-    # u < p with u in [0, 1): p = 0 never fires, p = 1 always does.
-    return (jax.random.uniform(key, p.shape, p.dtype) < p).astype(p.dtype)
-
-
-def _sample_hidden(key, params: RBM, v, beta=1.0):
-    return _bernoulli(key, jax.nn.sigmoid(beta * _hidden_input(params, v)))
-
-
-def _sample_visible(key, params: RBM, h):
-    if params.sigma is None:
-        return _bernoulli(key, jax.nn.sigmoid(_visible_input(params, h)))
-    mean = params.a + params.sigma * (h @ params.W.T)
-    return mean + params.sigma * jax.random.normal(key, mean.shape, mean.dtype)
-
-
-def sample_hidden(key, params: RBM, v) -> jax.Array:
-    """Draw ``h ~ p(h | v)`` (independent Bernoulli units), shape ``(..., n_hidden)``, in {0, 1}."""
-    params = check_params(params)
-    return _sample_hidden(check_key(key), params, check_visible(params, v, mean_field=True))
-
-
-def sample_visible(key, params: RBM, h) -> jax.Array:
-    """Draw ``v ~ p(v | h)``: Bernoulli units in {0, 1}, or Gaussian ``N(a + σ W h, σ²)``."""
-    params = check_params(params)
-    return _sample_visible(check_key(key), params, check_hidden(params, h, mean_field=True))
-
-
-def _gibbs_step(key, params: RBM, v):
-    k_h, k_v = jax.random.split(key)
-    h = _sample_hidden(k_h, params, v)
-    return _sample_visible(k_v, params, h), h
-
-
-def gibbs_step(key, params: RBM, v):
-    """One block-Gibbs sweep: ``h ~ p(h | v)``, then ``v' ~ p(v | h)``; returns ``(v', h)``.
-
-    If ``v`` is distributed as the model's ``p(v)``, the pair ``(v', h)`` is
-    distributed as the joint ``p(v, h)``. One key draws the whole batch.
-
-    >>> import jax, jax.numpy as jnp
-    >>> p = rbm(jax.random.key(0), 4, 2)
-    >>> v, h = gibbs_step(jax.random.key(1), p, jnp.zeros((3, 4)))
-    >>> v.shape, h.shape
-    ((3, 4), (3, 2))
-    """
-    params = check_params(params)
-    return _gibbs_step(check_key(key), params, check_visible(params, v))
-
-
-@jax.jit
-def _gibbs_chain(keys, params, v0):
-    def body(v, key):
-        v, h = _gibbs_step(key, params, v)
-        return v, h
-
-    v, hs = jax.lax.scan(body, v0, keys)
-    return v, hs[-1]
-
-
-def gibbs_chain(key, params: RBM, v0, n_steps: int):
-    """Run ``n_steps`` block-Gibbs sweeps from ``v0`` in one compiled ``lax.scan``.
-
-    ``v0`` may hold many chains ``(n_chains, n_visible)``; they run in
-    parallel and independently. The number of steps sets the length of the
-    scan, so each new ``n_steps`` compiles once.
-
-    Returns:
-      ``(v, h)``: the final visible states (shaped like ``v0``) and the
-      hidden states sampled in the last sweep.
-
-    >>> import jax, jax.numpy as jnp
-    >>> p = rbm(jax.random.key(0), 4, 2)
-    >>> v, h = gibbs_chain(jax.random.key(1), p, jnp.zeros((5, 4)), n_steps=10)
-    >>> v.shape, h.shape
-    ((5, 4), (5, 2))
-    """
-    params = check_params(params)
-    v0 = check_visible(params, v0, "v0")
-    n_steps = check_positive_int(n_steps, "n_steps")
-    return _gibbs_chain(jax.random.split(check_key(key), n_steps), params, v0)

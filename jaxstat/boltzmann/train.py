@@ -35,6 +35,14 @@ the next sweep is the product the gradient computes anyway; data and chains
 go through the free energy as one stacked batch (three matrix products per
 PCD-1 step); softplus gets the derivative rule ``sigmoid``; an epoch's
 random numbers are drawn before its scan, and its shuffle is done by NumPy.
+
+Resuming: epoch ``e`` draws its shuffle and its Gibbs noise from
+``fold_in(key, e)``, and its chains start from the visible states alone
+(their hidden layer is drawn afresh from them). So ``fit(key, ...,
+n_epochs=3)`` and ``fit(key, ..., n_epochs=2)`` continued by ``fit(key,
+..., n_epochs=1, first_epoch=2, chains=r.chains, opt_state=r.opt_state)``
+give bit-identical parameters (CD-k and PCD; PT-PCD restarts its ladders'
+bookkeeping and resumes statistically, not bit for bit).
 """
 
 from __future__ import annotations
@@ -49,7 +57,16 @@ import numpy as np
 import optax
 
 from jaxstat._validate import check_key, check_positive_int
-from jaxstat.boltzmann.contrastive import hidden_from, stacked_gradient, sweep_noise, update_step
+from jaxstat.boltzmann import _core
+from jaxstat.boltzmann._training import (
+    check_batch_size,
+    check_observe,
+    check_opt_state,
+    check_optimizer,
+    default_optimizer,
+    stack_history,
+)
+from jaxstat.boltzmann.contrastive import stacked_gradient, update_step
 from jaxstat.boltzmann.gibbs import block_gibbs
 from jaxstat.boltzmann.rbm import RBM, check_params, check_visible
 from jaxstat.mcmc.base import uniform_open
@@ -59,13 +76,13 @@ __all__ = ["FitResult", "default_optimizer", "fit"]
 
 
 class FitResult(NamedTuple):
-    """What :func:`fit` returns.
+    """What :func:`fit` returns (the same fields as :class:`~jaxstat.boltzmann.LearnResult`).
 
     Attributes:
       params: the trained :class:`~jaxstat.boltzmann.RBM`.
       chains: ``(n_chains, n_visible)`` the last negative-phase visible
         samples (PCD's fantasy particles; pass them back as ``chains=`` to
-        continue training).
+        continue training); ``(n_chains, R, n_visible)`` with ``tempering``.
       opt_state: the optimizer state (pass back as ``opt_state=``).
       history: ``observe(params)`` after each epoch, stacked along a leading
         axis of length ``n_epochs``; ``None`` without ``observe``.
@@ -77,38 +94,31 @@ class FitResult(NamedTuple):
     history: Any
 
 
-def default_optimizer() -> optax.GradientTransformation:
-    """Plain SGD with learning rate 0.1, scikit-learn ``BernoulliRBM``'s default.
-
-    Momentum is an optax option: ``optax.sgd(0.05, momentum=0.9)``.
-    """
-    return _DEFAULT_OPTIMIZER
-
-
-_DEFAULT_OPTIMIZER = optax.sgd(0.1)
-
-
 @functools.partial(jax.jit, static_argnames=("optimizer", "batch_size", "k", "persistent", "observe"))
-def _epoch(key, epoch, params, opt_state, h, v, data, order, *, optimizer, batch_size, k, persistent, observe):
+def _epoch(keys, epoch, params, opt_state, v, data, order, *, optimizer, batch_size, k, persistent, observe):
+    k_noise, k_start = jax.random.fold_in(keys[0], epoch), jax.random.fold_in(keys[1], epoch)
     n_batches = order.shape[0] // batch_size
-    k_noise = jax.random.fold_in(key, epoch)
     batches = data[order].reshape(n_batches, batch_size, data.shape[1])
+    # The chains enter an epoch as visible states and draw their hidden layer
+    # here: the epoch is then a function of (params, opt_state, v) and its keys
+    # alone, which makes a resumed run bit-identical to an uninterrupted one.
+    h = _core.sample_hidden(params, v, uniform_open(k_start, (v.shape[0], params.n_hidden), v.dtype))
     # CD draws its k hidden layers at the data, PCD k-1 inside the sweeps and
     # one at the end: k hidden and k visible layers per step either way.
-    noise = sweep_noise(k_noise, params, (n_batches, k, h.shape[0]))
+    noise = _core.sweep_noise(k_noise, params, (n_batches, k, h.shape[0]))
 
     def body(carry, xs):
         params, opt_state, h, _ = carry
         v_data, u_h, z_v = xs
         if not persistent:
-            h = hidden_from(params, v_data, u_h[0])
+            h = _core.sample_hidden(params, v_data, u_h[0])
             u_h = jnp.roll(u_h, -1, axis=0)  # the first layer is used up
         params, opt_state, h, v_model = update_step(optimizer, k, params, opt_state, h, v_data, u_h, z_v)
         return (params, opt_state, h, v_model), None
 
     (params, opt_state, h, v), _ = jax.lax.scan(body, (params, opt_state, h, v), (batches, *noise))
     observed = None if observe is None else observe(params)
-    return params, opt_state, h, v, observed
+    return params, opt_state, v, observed
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "batch_size", "k", "observe"))
@@ -149,13 +159,13 @@ def _with_decay(optimizer, weight_decay: float):
     return optax.chain(optax.add_decayed_weights(weight_decay, mask=mask), optimizer)
 
 
-@functools.partial(jax.jit, static_argnames="n_chains")
-def _start(key, params, data, v, n_chains):
-    """Chains' first states: ``v`` or random data rows, and hidden layers sampled from them."""
-    k_v, k_h = jax.random.split(key)
-    if v is None:
-        v = data[jax.random.randint(k_v, (n_chains,), 0, data.shape[0])]
-    return hidden_from(params, v, uniform_open(k_h, (v.shape[0], params.n_hidden), v.dtype)), v
+def _order(k_shuffle, epoch, n_samples, n_used):
+    """Epoch ``epoch``'s minibatch order, a function of the key and the epoch index alone."""
+    # Shuffled on the host: XLA's CPU sort (jax.random.permutation) took
+    # longer than all of an epoch's updates on the digits. The NumPy
+    # generator is seeded from fold_in(key, epoch), so results stay a function of key.
+    rng = np.random.default_rng(np.asarray(jax.random.bits(jax.random.fold_in(k_shuffle, epoch), (4,))))
+    return rng.permutation(n_samples)[:n_used].astype(np.int32)
 
 
 def fit(
@@ -164,7 +174,7 @@ def fit(
     data,
     *,
     n_epochs: int,
-    batch_size: int = 20,
+    batch_size: int | None = 20,
     optimizer: optax.GradientTransformation | None = None,
     k: int = 1,
     persistent: bool = True,
@@ -174,6 +184,7 @@ def fit(
     opt_state=None,
     observe: Callable[[RBM], Any] | None = None,
     tempering=None,
+    first_epoch: int = 0,
 ) -> FitResult:
     """Train an RBM on ``data`` by PCD (default) or CD-k with an optax optimizer.
 
@@ -188,7 +199,8 @@ def fit(
         ``rbm(key, n_v, n_h, visible_bias=base_rate_bias(data))``.
       data: ``(n_samples, n_visible)``; {0, 1} for Bernoulli visible units.
       n_epochs: passes over the data (>= 1).
-      batch_size: samples per update, <= n_samples.
+      batch_size: samples per update, <= n_samples; ``None``: the whole data
+        set (full batch).
       optimizer: an optax ``GradientTransformation`` minimising the loss;
         default :func:`default_optimizer` (SGD, learning rate 0.1). Momentum,
         Adam, schedules: pass e.g. ``optax.sgd(0.05, momentum=0.9)``.
@@ -200,7 +212,9 @@ def fit(
         chain per minibatch sample, so it must be ``None`` there.
       chains: ``(n_chains, n_visible)`` PCD chains to resume from (a previous
         ``FitResult.chains``); default: ``n_chains`` random data samples.
-      opt_state: optimizer state to resume from (a previous ``FitResult.opt_state``).
+      opt_state: optimizer state to resume from (a previous
+        ``FitResult.opt_state``, from the same ``optimizer`` and
+        ``weight_decay``); a state of another structure is refused.
       observe: optional ``observe(params) -> pytree`` evaluated (compiled)
         after each epoch, e.g. a pseudo-log-likelihood on held-out data.
       tempering: ``None``, or a ladder of inverse temperatures ending at 1
@@ -208,6 +222,10 @@ def fit(
         each fantasy particle a parallel-tempering ladder (PCD only; ``k``
         exchange rounds of one Gibbs sweep per rung per update). Its
         ``chains`` are then ``(n_chains, R, n_visible)``, one state per rung.
+      first_epoch: the index of the first epoch run (>= 0): epoch ``e``
+        draws its randomness from ``fold_in(key, e)``, so resuming with the
+        same ``key``, ``first_epoch`` = the epochs already run, and the
+        previous ``chains`` and ``opt_state`` continues the run exactly.
 
     Returns:
       :class:`FitResult` ``(params, chains, opt_state, history)``.
@@ -231,25 +249,20 @@ def fit(
     key = check_key(key)
     params = check_params(params)
     n_epochs = check_positive_int(n_epochs, "n_epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
+    first_epoch = check_positive_int(first_epoch, "first_epoch", minimum=0)
     k = check_positive_int(k, "k")
     data = check_visible(params, data, "data")
-    if data.ndim != 2:
-        raise ValueError(f"data must have shape (n_samples, n_visible); got shape {tuple(data.shape)}")
-    if batch_size > data.shape[0]:
-        raise ValueError(f"batch_size must be <= the number of samples in data ({data.shape[0]}); got {batch_size}")
+    if data.ndim != 2 or data.shape[0] < 1:
+        raise ValueError(f"data must have shape (n_samples, n_visible) with n_samples >= 1; got shape {tuple(data.shape)}")
+    batch_size = check_batch_size(batch_size, data.shape[0])
     if not isinstance(persistent, (bool, np.bool_)):
         raise ValueError(f"persistent must be True (PCD) or False (CD-k); got {persistent!r}")
     if isinstance(weight_decay, bool) or not (
         isinstance(weight_decay, (int, float, np.integer, np.floating)) and 0 <= weight_decay < np.inf
     ):
         raise ValueError(f"weight_decay must be a finite number >= 0; got {weight_decay!r}")
-    optimizer = default_optimizer() if optimizer is None else optimizer
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise ValueError(f"optimizer must be an optax GradientTransformation; got {type(optimizer).__name__}")
-    if observe is not None and not callable(observe):
-        raise ValueError(f"observe must be a function params -> pytree, or None; got {type(observe).__name__}")
-    optimizer = _with_decay(optimizer, float(weight_decay))
+    optimizer = _with_decay(check_optimizer(optimizer, default_optimizer()), float(weight_decay))
+    observe = check_observe(observe)
     if tempering is not None:
         betas = check_ladder(tempering, "tempering").astype(params.W.dtype)
         if not persistent:
@@ -257,11 +270,7 @@ def fit(
         if abs(float(betas[-1]) - 1.0) > 1e-6:
             raise ValueError(f"tempering must end at beta = 1 (the model being trained); got {float(betas[-1])!r}")
 
-    key, k_init, k_shuffle = jax.random.split(key, 3)
-    # Shuffled on the host: XLA's CPU sort (jax.random.permutation) took
-    # longer than all of an epoch's updates on the digits. The NumPy
-    # generator is seeded from key, so results stay a function of key.
-    rng = np.random.default_rng(np.asarray(jax.random.bits(k_shuffle, (4,))))
+    k_init, k_shuffle, k_noise, k_start = jax.random.split(key, 4)
     n_used = (data.shape[0] // batch_size) * batch_size
     if persistent:
         if chains is not None:
@@ -274,7 +283,8 @@ def fit(
                 raise ValueError(f"chains must have shape {shape}; got shape {tuple(v.shape)}")
         else:
             n_chains = batch_size if n_chains is None else check_positive_int(n_chains, "n_chains")
-            v = None
+            # chains start at random data rows
+            v = data[jax.random.randint(k_init, (n_chains,), 0, data.shape[0])]
     else:
         if n_chains is not None or chains is not None:
             raise ValueError(
@@ -282,43 +292,41 @@ def fit(
                 f"minibatch sample; got n_chains={n_chains!r}, chains of shape {np.shape(chains)}"
             )
         v = data[:batch_size]
-    opt_state = optimizer.init(params) if opt_state is None else opt_state
+    opt_state = check_opt_state(opt_state, optimizer, params)
+    epochs = range(first_epoch, first_epoch + n_epochs)
     if tempering is not None:
-        return _fit_tempered(key, k_init, params, data, betas, v, n_chains, opt_state, rng, n_used, n_epochs,
-                             optimizer, batch_size, k, observe)
-    h, v = _start(k_init, params, data, v, n_chains)
+        return _fit_tempered(k_noise, k_shuffle, params, data, betas, v, opt_state, n_used, epochs, optimizer,
+                             batch_size, k, observe)
 
     history = []
-    for epoch in range(n_epochs):
-        order = rng.permutation(data.shape[0])[:n_used].astype(np.int32)
-        params, opt_state, h, v, observed = _epoch(
-            key, epoch, params, opt_state, h, v, data, order,
+    for epoch in epochs:
+        order = _order(k_shuffle, epoch, data.shape[0], n_used)
+        params, opt_state, v, observed = _epoch(
+            (k_noise, k_start), epoch, params, opt_state, v, data, order,
             optimizer=optimizer, batch_size=batch_size, k=k, persistent=bool(persistent), observe=observe,
         )
         history.append(observed)
-    history = None if observe is None else jax.tree.map(lambda *xs: jnp.stack(xs), *history)
-    return FitResult(params, v, opt_state, history)
+    return FitResult(params, v, opt_state, stack_history(history))
 
 
-def _fit_tempered(key, k_init, params, data, betas, v, n_chains, opt_state, rng, n_used, n_epochs, optimizer,
+def _fit_tempered(k_noise, k_shuffle, params, data, betas, v, opt_state, n_used, epochs, optimizer,
                   batch_size, k, observe):
-    """The epochs of PT-PCD (see :func:`fit`); ``v`` is None or ``(n_chains, R, n_visible)``."""
+    """The epochs of PT-PCD (see :func:`fit`); ``v`` is ``(n_chains, n_visible)`` data rows or
+    ``(n_chains, R, n_visible)`` chains."""
     n_rungs = betas.shape[0]
-    if v is None:  # every rung of a particle starts at one random data row
-        rows = data[jax.random.randint(k_init, (n_chains,), 0, data.shape[0])]
-        v = jnp.broadcast_to(rows[:, None], (n_chains, n_rungs, data.shape[1]))
+    if v.ndim == 2:  # every rung of a particle starts at one random data row
+        v = jnp.broadcast_to(v[:, None], (v.shape[0], n_rungs, data.shape[1]))
     elif v.shape[1] != n_rungs:
         raise ValueError(f"chains must have one state per rung, shape (n_chains, {n_rungs}, n_visible); "
                          f"got shape {tuple(v.shape)}")
     pt = parallel_tempering(block_gibbs(params), betas)
     ladders = jax.vmap(pt.init)(v)
     history = []
-    for epoch in range(n_epochs):
-        order = rng.permutation(data.shape[0])[:n_used].astype(np.int32)
+    for epoch in epochs:
+        order = _order(k_shuffle, epoch, data.shape[0], n_used)
         params, opt_state, ladders, observed = _epoch_tempered(
-            key, epoch, params, opt_state, ladders, betas, data, order,
+            k_noise, epoch, params, opt_state, ladders, betas, data, order,
             optimizer=optimizer, batch_size=batch_size, k=k, observe=observe,
         )
         history.append(observed)
-    history = None if observe is None else jax.tree.map(lambda *xs: jnp.stack(xs), *history)
-    return FitResult(params, ladders.spins, opt_state, history)
+    return FitResult(params, ladders.spins, opt_state, stack_history(history))

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import ALPHA, chi2_pvalue, fisher_combine
 
 import jaxstat as js
-from helpers import ALPHA, chi2_pvalue, fisher_combine
 
 
 def exact_visible_probabilities(params, beta=1.0):

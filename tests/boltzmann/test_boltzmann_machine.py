@@ -12,6 +12,7 @@ import itertools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from helpers import ALPHA
 from scipy import stats as sps
@@ -110,21 +111,21 @@ def test_exact_statistics_match_brute_force(n_hidden):
     m = random_machine(3, 3, n_hidden, scale=1.5)
     data = np.random.default_rng(4).integers(0, 2, size=(7, 3)).astype(np.float32)
     ref = brute(m, data)
-    r = bmm.exact_statistics(m, data)
+    r = js.boltzmann.exact_statistics(m, data)
     np.testing.assert_allclose(r.log_z, ref["log_z"], rtol=1e-6)
     np.testing.assert_allclose(r.correlation, ref["corr"], atol=2e-6)
     np.testing.assert_allclose(r.mean, np.diag(ref["corr"]), atol=2e-6)
     np.testing.assert_allclose(r.data_correlation, ref["data_corr"], atol=2e-6)
     np.testing.assert_allclose(r.log_likelihood, ref["ll"], rtol=1e-6)
-    assert bmm.exact_statistics(m).data_correlation is None
+    assert js.boltzmann.exact_statistics(m).data_correlation is None
 
 
 def test_ahs_rule_is_the_log_likelihood_gradient():
     """<ss^T>_data - <ss^T>_model is d L / d W_ij for tied W_ij = W_ji (autodiff says so)."""
     m = random_machine(5, 3, 2)
     data = np.random.default_rng(6).integers(0, 2, size=(9, 3)).astype(np.float32)
-    g = jax.grad(lambda p: bmm.exact_statistics(p, data).log_likelihood)(m)
-    r = bmm.exact_statistics(m, data)
+    g = jax.grad(lambda p: js.boltzmann.exact_statistics(p, data).log_likelihood)(m)
+    r = js.boltzmann.exact_statistics(m, data)
     rule = bmm.ahs_gradient(r.data_correlation, r.correlation, m.n_visible)
     off = ~np.eye(m.n_units, dtype=bool)  # W_ii multiplies s_i^2 = s_i: not a parameter
     np.testing.assert_allclose((g.W + g.W.T)[off], rule.W[off], atol=2e-5)
@@ -144,10 +145,18 @@ def fittable_data():
     return np.repeat(all_states(3), counts, axis=0).astype(np.float32), entropy
 
 
+def log_likelihood_path(r, m0, data):
+    """The exact log-likelihood before the first update and after each (the observe history)."""
+    return np.concatenate([[float(js.boltzmann.exact_statistics(m0, data).log_likelihood)], np.asarray(r.history)])
+
+
 def test_exact_learning_climbs_to_the_entropy_bound():
     data, entropy = fittable_data()
-    r = bml.learn(jax.random.key(0), bmm.bm(jax.random.key(1), 3, 1, scale=0.1), data, n_steps=300, lr=1.0)
-    ll = np.asarray(r.log_likelihood)
+    m0 = bmm.bm(jax.random.key(1), 3, 1, scale=0.1)
+    log_lik = lambda p: js.boltzmann.exact_statistics(p, data).log_likelihood
+    r = bml.learn(jax.random.key(0), m0, data, n_steps=300, optimizer=optax.sgd(1.0), observe=log_lik)
+    assert isinstance(r, bml.LearnResult) and r.chains is None
+    ll = log_likelihood_path(r, m0, data)
     assert ll.shape == (301,)
     # exact gradient ascent with a small step is monotone; 1e-5 absorbs float32 rounding of ll ~ 1
     assert np.diff(ll).min() > -1e-5
@@ -160,9 +169,11 @@ def test_exact_learning_climbs_to_the_entropy_bound():
 def test_sampled_learning_increases_the_exact_likelihood():
     data, entropy = fittable_data()
     m0 = bmm.bm(jax.random.key(1), 3, 1, scale=0.1)
-    # the learn doctest's shapes and settings: one compilation for both
-    r = bml.learn(jax.random.key(2), m0, data, n_steps=300, lr=0.5, method="sampled", n_chains=100, n_sweeps=5)
-    ll = np.asarray(r.log_likelihood)
+    log_lik = lambda p: js.boltzmann.exact_statistics(p, data).log_likelihood
+    r = bml.learn(jax.random.key(2), m0, data, n_steps=300, optimizer=optax.sgd(0.5), method="sampled",
+                  n_chains=100, n_sweeps=5, observe=log_lik)
+    ll = log_likelihood_path(r, m0, data)
+    assert r.chains.shape == (100, 4) and set(np.unique(r.chains)) <= {0.0, 1.0}
     # from 0.67 nats below the bound to within 0.02: the stochastic gradient's
     # noise (100 chains x 5 sweeps, lr 0.5) costs ~1e-3 nats at stationarity
     assert ll[0] < -entropy - 0.5
@@ -195,7 +206,7 @@ def test_sampled_model_and_clamped_terms_match_exact_within_error():
     v = np.array([1.0, 0.0, 1.0], np.float32)
     data = np.tile(v, (300, 1))  # identical rows: 300 independent clamped chains
     s = bml.sampled_statistics(jax.random.key(9), m, data, **MC)
-    r = bmm.exact_statistics(m, data)
+    r = js.boltzmann.exact_statistics(m, data)
     # 400 (300) chains: the standard errors are accurate, so a Gaussian test with
     # a Bonferroni-corrected level over the k distinct entries is honest
     z_model, k = max_z(s.correlation, s.correlation_stderr, r.correlation)
@@ -204,7 +215,7 @@ def test_sampled_model_and_clamped_terms_match_exact_within_error():
     assert k == 3 and z_data < sps.norm.isf(ALPHA / (2 * k)), z_data  # <h>, <v_0 h>, <v_2 h>
     np.testing.assert_array_equal(s.data_correlation[:3, :3], np.outer(v, v))  # clamped units are the data
     # negative control: the same test rejects a machine with 20% stronger weights
-    other = bmm.exact_statistics(m._replace(W=1.2 * m.W), data)
+    other = js.boltzmann.exact_statistics(m._replace(W=1.2 * m.W), data)
     assert max_z(s.correlation, s.correlation_stderr, other.correlation)[0] > 10
     assert s.chains.shape == (400, 4) and set(np.unique(s.chains)) <= {0.0, 1.0}
 
@@ -216,11 +227,11 @@ def test_bad_input_raises_clear_errors():
     m = random_machine(0, 3, 1)
     good = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match="data must contain only 0 and 1.*got 1 other"):
-        bmm.exact_statistics(m, np.array([[0.0, 1.0, -1.0]]))
+        js.boltzmann.exact_statistics(m, np.array([[0.0, 1.0, -1.0]]))
     with pytest.raises(ValueError, match=r"data must have shape \(n_samples, 3\); got shape \(2, 4\)"):
         bml.learn(jax.random.key(0), m, np.zeros((2, 4)), n_steps=1)
     with pytest.raises(ValueError, match=r"data must have shape \(n_samples, 3\); got shape \(3,\)"):
-        bmm.exact_statistics(m, np.zeros(3))
+        js.boltzmann.exact_statistics(m, np.zeros(3))
     with pytest.raises(ValueError, match=r"s must have shape \(4,\)"):
         bmm.bm_energy(m, np.zeros(3))
     with pytest.raises(ValueError, match="s must contain only 0 and 1"):
@@ -236,15 +247,32 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match=r"n_visible \+ n_hidden = N = 2; got shapes \(1,\) and \(2,\)"):
         bmm.bm_from_weights(np.zeros((2, 2)), np.zeros(1), np.zeros(2))
     with pytest.raises(ValueError, match="params must be a BoltzmannMachine"):
-        bmm.exact_statistics((m.W, m.a, m.b))
+        js.boltzmann.exact_statistics((m.W, m.a, m.b))
     with pytest.raises(ValueError, match=r"i must be an integer unit index in \[0, N\) = \[0, 4\); got 4"):
         bmm.conditional(m, np.zeros(4), 4)
     with pytest.raises(ValueError, match="method must be one of"):
         bml.learn(jax.random.key(0), m, good, n_steps=1, method="cd")
-    with pytest.raises(ValueError, match="lr must be a finite scalar > 0; got -0.1"):
-        bml.learn(jax.random.key(0), m, good, n_steps=1, lr=-0.1)
+    with pytest.raises(ValueError, match="optimizer must be an optax GradientTransformation"):
+        bml.learn(jax.random.key(0), m, good, n_steps=1, optimizer=0.1)
     big = bmm.bm(jax.random.key(0), 11, 10)
     with pytest.raises(ValueError, match="N = 21 units, more than MAX_EXACT_UNITS = 20.*sampled"):
-        bmm.exact_statistics(big)
+        js.boltzmann.exact_statistics(big)
     with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
         bmm.bm(jax.random.key(0), 2, 1, scale=-1.0)
+
+
+def test_learn_with_minibatches_adam_and_resume():
+    """The trainer's shape: any optax optimizer, minibatches, and a resumed run from chains and opt_state."""
+    data, entropy = fittable_data()
+    m0 = bmm.bm(jax.random.key(1), 3, 1, scale=0.1)
+    ll0 = float(js.boltzmann.exact_statistics(m0, data).log_likelihood)
+    adam = optax.adam(0.05)
+    r = bml.learn(jax.random.key(3), m0, data, n_steps=100, optimizer=adam, batch_size=50, method="sampled",
+                  n_chains=50, n_sweeps=5, burn_in=10)
+    assert r.history is None and r.chains.shape == (50, 4)
+    r2 = bml.learn(jax.random.key(4), r.params, data, n_steps=50, optimizer=adam, batch_size=50, method="sampled",
+                   chains=r.chains, opt_state=r.opt_state, burn_in=0)
+    assert np.array_equal(r2.params.W, r2.params.W.T) and not np.diag(r2.params.W).any()
+    ll = float(js.boltzmann.exact_statistics(r2.params, data).log_likelihood)
+    # from ~0.67 nats below the bound: at least half the gap closes, and the bound holds
+    assert ll0 < -entropy - 0.5 and ll > ll0 + 0.5 * (-entropy - ll0) and ll <= -entropy + 1e-5, (ll0, ll)
