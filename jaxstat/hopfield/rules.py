@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, check_spins, is_concrete
+from jaxstat._validate import is_concrete
+from jaxstat.hopfield._checks import check_patterns
+from jaxstat.hopfield._storage import (
+    hebbian_weights,
+    projector,
+    storkey_weights,
+    zero_diagonal,
+)
 
 __all__ = ["hebbian", "pseudo_inverse", "storkey"]
-
-
-def _check_patterns(patterns, name: str = "patterns"):
-    xi = as_float_array(patterns, name)
-    if xi.ndim != 2:
-        raise ValueError(f"{name} must have shape (P, N), one ±1 pattern per row; got shape {tuple(xi.shape)}")
-    if xi.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one pattern (P >= 1); got shape {tuple(xi.shape)}")
-    if xi.shape[1] == 0:
-        raise ValueError(f"{name} must have N >= 1 units; got shape {tuple(xi.shape)}")
-    return check_spins(xi, (xi.shape[1],), name)
-
-
-def _zero_diagonal(W):
-    return W * (1 - jnp.eye(W.shape[0], dtype=W.dtype))
 
 
 # --------------------------------------------------------------------------- #
@@ -57,11 +48,7 @@ def hebbian(patterns):
              [ 0.25, -0.25,  0.  ,  0.25],
              [ 0.25, -0.25,  0.25,  0.  ]], dtype=float32)
     """
-    return _hebbian(_check_patterns(patterns))
-
-
-def _hebbian(xi):
-    return _zero_diagonal(xi.T @ xi / xi.shape[1])
+    return hebbian_weights(check_patterns(patterns))
 
 
 def pseudo_inverse(patterns):
@@ -96,7 +83,7 @@ def pseudo_inverse(patterns):
       >>> bool((jnp.sign(xi @ W.T) == xi).all())
       True
     """
-    xi = _check_patterns(patterns)
+    xi = check_patterns(patterns)
     p, n = xi.shape
     if is_concrete(xi):
         rank = int(np.linalg.matrix_rank(np.asarray(xi, np.float64)))
@@ -112,7 +99,7 @@ def pseudo_inverse(patterns):
                 UserWarning,
                 stacklevel=2,
             )
-    W = _projector(xi)
+    W = projector(xi)
     if is_concrete(W):
         d = float(jnp.max(jnp.diagonal(W)))
         if d > 1 - 1e-4:
@@ -122,15 +109,7 @@ def pseudo_inverse(patterns):
                 UserWarning,
                 stacklevel=2,
             )
-    return _zero_diagonal(W)
-
-
-def _projector(xi):
-    """Orthogonal projector onto the row span of xi, diagonal kept (zero rows are harmless)."""
-    _, s, vt = jnp.linalg.svd(xi, full_matrices=False)
-    tol = s[0] * max(xi.shape) * jnp.finfo(xi.dtype).eps
-    v = vt.T * (s > tol)
-    return v @ v.T
+    return zero_diagonal(W)
 
 
 def storkey(patterns):
@@ -155,18 +134,6 @@ def storkey(patterns):
       >>> bool((hopfield.storkey(xi) == hopfield.hebbian(xi)).all())  # one pattern: Hebb
       True
     """
-    return _storkey(_check_patterns(patterns))
+    return storkey_weights(check_patterns(patterns))
 
 
-def _storkey(xi):
-    # A zero row (a masked pattern) leaves W unchanged: every term has a factor x.
-    n = xi.shape[1]
-
-    def learn(W, x):
-        h = W @ x                          # W_ii = 0, so k != i already
-        H = h[:, None] - W * x[None, :]    # h_ij: drop k = j
-        dW = (jnp.outer(x, x) - x[:, None] * H.T - H * x[None, :]) / n
-        return _zero_diagonal(W + dW), None
-
-    W, _ = jax.lax.scan(learn, jnp.zeros((n, n), xi.dtype), xi)
-    return W

@@ -2,42 +2,50 @@ r"""The continuous modern Hopfield network (Ramsauer et al. 2020): softmax retri
 
 A state :math:`x \in \mathbb R^N` is updated to
 
-.. math::  x \leftarrow \xi^T \operatorname{softmax}(\beta\, \xi x),
+.. math::  x \leftarrow \xi^T \operatorname{softmax}(\lambda\, \xi x),
 
 the attention rule with the stored patterns as keys and values. It lowers
 the energy
 
-.. math::  E(x) = -\tfrac1\beta \log \sum_\mu e^{\beta\, \xi_\mu \cdot x}
-           + \tfrac12 x \cdot x + \tfrac1\beta \log P + \tfrac12 M^2,
+.. math::  E(x) = -\tfrac1\lambda \log \sum_\mu e^{\lambda\, \xi_\mu \cdot x}
+           + \tfrac12 x \cdot x + \tfrac1\lambda \log P + \tfrac12 M^2,
            \qquad M = \max_\mu |\xi_\mu| ,
 
-and, with :math:`\beta` large enough, retrieves a pattern in one step with a
+and, with :math:`\lambda` large enough, retrieves a pattern in one step with a
 capacity exponential in N.
+
+**The sharpness** :math:`\lambda` (``sharpness``) is what Ramsauer et al.
+write :math:`\beta` and call an inverse temperature: it sets how sharply the
+softmax singles out the pattern closest to the state. It is not the inverse
+temperature of a Boltzmann distribution of the network's states (the update
+is deterministic), and in jaxstat ``beta`` means only that, so here it is
+called ``sharpness``, as in the exponential dense memory of
+:mod:`jaxstat.hopfield.dense`, where it plays the same role.
+
+Under ``jit``/``vmap`` a traced sharpness that is not finite and > 0 makes
+every output NaN (it cannot raise there).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from jaxstat._validate import as_float_array, check_beta, check_finite, check_positive_int, is_concrete
+from jaxstat._validate import as_float_array, check_finite, check_positive_int
+from jaxstat.hopfield._attention import (
+    cosine,
+    softmax_energy_masked,
+    softmax_update_masked,
+)
+from jaxstat.hopfield._checks import check_sharpness, nan_unless_sharp
 
 __all__ = ["SoftmaxResult", "softmax_energy", "softmax_retrieve", "softmax_update"]
 
 
-def _check_inverse_temperature(beta):
-    """beta > 0 and finite: F = exp(beta x)/beta and the softmax energy divide by beta."""
-    check_beta(beta)
-    if is_concrete(beta) and not 0.0 < float(beta) < math.inf:
-        raise ValueError(f"beta must be finite and > 0 for the dense and softmax memories; got {float(beta)}")
-    return beta
-
-
-def _softmax_args(patterns, state, name, beta):
+def _softmax_args(patterns, state, name, sharpness):
     xi = as_float_array(patterns, "patterns")
     if xi.ndim != 2 or xi.shape[0] == 0 or xi.shape[1] == 0:
         raise ValueError(f"patterns must have shape (P, N) with P, N >= 1; got shape {tuple(xi.shape)}")
@@ -47,7 +55,7 @@ def _softmax_args(patterns, state, name, beta):
         raise ValueError(f"{name} must have last dimension N = {xi.shape[1]} to match patterns; "
                          f"got shape {tuple(x.shape)}")
     check_finite(x, name)
-    return xi, x.astype(xi.dtype), jnp.asarray(_check_inverse_temperature(beta), xi.dtype)
+    return xi, x.astype(xi.dtype), jnp.asarray(check_sharpness(sharpness), xi.dtype)
 
 
 # --------------------------------------------------------------------------- #
@@ -70,29 +78,8 @@ class SoftmaxResult(NamedTuple):
     energies: jax.Array
 
 
-def _softmax_logits(xi, mask, x, beta):
-    return jnp.where(mask, beta * (x @ xi.T), -jnp.inf)   # masked patterns get weight exp(-inf) = 0
-
-
-def _softmax_update(xi, mask, x, beta):
-    return jax.nn.softmax(_softmax_logits(xi, mask, x, beta), axis=-1) @ xi
-
-
-def _softmax_energy(xi, mask, x, beta):
-    p = jnp.sum(mask).astype(xi.dtype)
-    m2 = jnp.max(jnp.where(mask, jnp.sum(xi * xi, axis=-1), 0))
-    lse = jax.nn.logsumexp(_softmax_logits(xi, mask, x, beta), axis=-1)
-    return -lse / beta + 0.5 * jnp.sum(x * x, axis=-1) + jnp.log(p) / beta + 0.5 * m2
-
-
-def _cosine(xi, x):
-    dots = x @ xi.T
-    norms = jnp.linalg.norm(x, axis=-1, keepdims=True) * jnp.linalg.norm(xi, axis=-1)
-    return jnp.where(norms > 0, dots / jnp.where(norms > 0, norms, 1), 0)
-
-
-def softmax_update(patterns, state, beta=1.0):
-    r"""One update of the continuous modern Hopfield network, :math:`x \leftarrow \xi^T \mathrm{softmax}(\beta \xi x)`.
+def softmax_update(patterns, state, sharpness=1.0):
+    r"""One update of the continuous modern Hopfield network, :math:`x \leftarrow \xi^T \mathrm{softmax}(\lambda\xi x)`.
 
     This is attention with the patterns as keys and values and the state as
     query. Patterns may be any real ``(P, N)`` array (±1 or continuous).
@@ -100,7 +87,7 @@ def softmax_update(patterns, state, beta=1.0):
     Args:
       patterns: ``(P, N)`` real array.
       state: ``(..., N)`` real array, any leading batch axes.
-      beta: finite inverse temperature > 0 (may be traced).
+      sharpness: finite sharpness > 0 of the softmax (may be traced).
 
     Returns:
       ``(..., N)`` states, convex combinations of the patterns.
@@ -109,18 +96,18 @@ def softmax_update(patterns, state, beta=1.0):
       >>> import jax.numpy as jnp
       >>> from jaxstat.hopfield import softmax_update
       >>> xi = jnp.array([[1., 1., 1., 1.], [1., -1., 1., -1.]])
-      >>> softmax_update(xi, jnp.array([1., 1., 1., 0.]), beta=10.0).round(3)   # closer to xi[0]
+      >>> softmax_update(xi, jnp.array([1., 1., 1., 0.]), sharpness=10.0).round(3)   # closer to xi[0]
       Array([1., 1., 1., 1.], dtype=float32)
     """
-    xi, x, beta = _softmax_args(patterns, state, "state", beta)
-    return _softmax_update(xi, jnp.ones((xi.shape[0],), bool), x, beta)
+    xi, x, sharpness = _softmax_args(patterns, state, "state", sharpness)
+    return nan_unless_sharp(softmax_update_masked(xi, jnp.ones((xi.shape[0],), bool), x, sharpness), sharpness)
 
 
-def softmax_energy(patterns, state, beta=1.0):
+def softmax_energy(patterns, state, sharpness=1.0):
     r"""Energy of the continuous modern Hopfield network (Ramsauer et al. 2020, eq. 2).
 
-    .. math::  E(x) = -\tfrac1\beta \log \sum_\mu e^{\beta \xi_\mu \cdot x} + \tfrac12 x \cdot x
-               + \tfrac1\beta \log P + \tfrac12 M^2 ,\qquad M = \max_\mu |\xi_\mu| .
+    .. math::  E(x) = -\tfrac1\lambda \log \sum_\mu e^{\lambda \xi_\mu \cdot x} + \tfrac12 x \cdot x
+               + \tfrac1\lambda \log P + \tfrac12 M^2 ,\qquad M = \max_\mu |\xi_\mu| .
 
     The constants make :math:`0 \le E \le 2 M^2` on the convex hull of the
     patterns (the paper's Lemma A1), where every update lands; by the
@@ -135,19 +122,19 @@ def softmax_energy(patterns, state, beta=1.0):
       >>> softmax_energy(xi, jnp.zeros(2))   # -log 2 + 0 + log 2 + |xi|^2 / 2
       Array(1., dtype=float32)
     """
-    xi, x, beta = _softmax_args(patterns, state, "state", beta)
-    return _softmax_energy(xi, jnp.ones((xi.shape[0],), bool), x, beta)
+    xi, x, sharpness = _softmax_args(patterns, state, "state", sharpness)
+    return nan_unless_sharp(softmax_energy_masked(xi, jnp.ones((xi.shape[0],), bool), x, sharpness), sharpness)
 
 
-def softmax_retrieve(patterns, probe, beta=1.0, n_steps: int = 1) -> SoftmaxResult:
+def softmax_retrieve(patterns, probe, sharpness=1.0, n_steps: int = 1) -> SoftmaxResult:
     r"""Iterate :func:`softmax_update` ``n_steps`` times from ``probe``; record overlaps and energies.
 
-    With well-separated patterns and :math:`\beta` large enough one step
+    With well-separated patterns and :math:`\lambda` large enough one step
     lands next to the closest pattern (Ramsauer et al.'s exponentially small
-    retrieval error); small :math:`\beta` gives metastable averages of several
-    patterns. ``beta`` is traced; ``n_steps`` is static.
+    retrieval error); small :math:`\lambda` gives metastable averages of several
+    patterns. ``sharpness`` is traced; ``n_steps`` is static.
 
-    ``patterns``, ``beta`` as in :func:`softmax_update`; ``probe`` ``(..., N)``
+    ``patterns``, ``sharpness`` as in :func:`softmax_update`; ``probe`` ``(..., N)``
     real initial states; ``n_steps >= 1``. Returns a :class:`SoftmaxResult`
     (``overlaps`` are cosine similarities).
 
@@ -157,24 +144,24 @@ def softmax_retrieve(patterns, probe, beta=1.0, n_steps: int = 1) -> SoftmaxResu
       >>> from jaxstat.hopfield import softmax_retrieve
       >>> xi = jax.random.rademacher(jax.random.key(0), (500, 100), dtype=jnp.float32)  # alpha = 5
       >>> probe = hopfield.corrupt(jax.random.key(1), xi[0], 0.2)
-      >>> r = softmax_retrieve(xi, probe, beta=1.0)
+      >>> r = softmax_retrieve(xi, probe, sharpness=1.0)
       >>> r.overlaps.shape, round(float(r.overlaps[0, 0]), 3), round(float(r.overlaps[-1, 0]), 3)
       ((2, 500), 0.6, 1.0)
     """
-    xi, x0, beta = _softmax_args(patterns, probe, "probe", beta)
+    xi, x0, sharpness = _softmax_args(patterns, probe, "probe", sharpness)
     n_steps = check_positive_int(n_steps, "n_steps")
-    return _softmax_retrieve(xi, x0, beta, n_steps=n_steps)
+    return _softmax_retrieve(xi, x0, sharpness, n_steps=n_steps)
 
 
 @functools.partial(jax.jit, static_argnames=("n_steps",))
-def _softmax_retrieve(xi, x0, beta, *, n_steps):
+def _softmax_retrieve(xi, x0, sharpness, *, n_steps):
     mask = jnp.ones((xi.shape[0],), bool)
 
     def observe(x):
-        return _cosine(xi, x), _softmax_energy(xi, mask, x, beta)
+        return cosine(xi, x), softmax_energy_masked(xi, mask, x, sharpness)
 
     def step(x, _):
-        x = _softmax_update(xi, mask, x, beta)
+        x = softmax_update_masked(xi, mask, x, sharpness)
         return x, observe(x)
 
     x, (m, e) = jax.lax.scan(step, x0, None, length=n_steps)
@@ -182,6 +169,7 @@ def _softmax_retrieve(xi, x0, beta, *, n_steps):
     # scan stacks steps on axis 0; move them behind the probe's batch axes
     m = jnp.moveaxis(jnp.concatenate([m0[None], m]), 0, -2)
     e = jnp.moveaxis(jnp.concatenate([e0[None], e]), 0, -1)
-    return SoftmaxResult(x, m, e)
+    # a traced sharpness <= 0 cannot raise: NaN, never a plausible state
+    return SoftmaxResult(*(nan_unless_sharp(a, sharpness) for a in (x, m, e)))
 
 

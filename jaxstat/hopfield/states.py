@@ -20,8 +20,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxstat.hopfield.dynamics import _check_states
-from jaxstat.hopfield.rules import _check_patterns
+from jaxstat.hopfield._checks import check_patterns, check_states, check_threshold
 
 __all__ = ["MIXTURE", "RETRIEVAL", "SPURIOUS", "StateKind", "classify", "mixture"]
 
@@ -46,7 +45,7 @@ def mixture(patterns, indices=(0, 1, 2), signs=(1, 1, 1)):
       >>> hopfield.mixture(xi)
       Array([1., 1., 1., 1.], dtype=float32)
     """
-    xi = _check_patterns(patterns)
+    xi = check_patterns(patterns)
     idx = tuple(int(i) for i in indices)
     if len(idx) % 2 == 0 or len(set(idx)) != len(idx) or not all(0 <= i < xi.shape[0] for i in idx):
         raise ValueError(
@@ -102,13 +101,12 @@ def classify(patterns, states, threshold: float = 0.95) -> StateKind:
       >>> sorted(c.patterns[1].tolist()), c.signs[1, c.patterns[1] == 3].item()
       ([0, 3, 4], -1)
     """
-    xi = _check_patterns(patterns)
+    xi = check_patterns(patterns)
     p, n = xi.shape
     if p < 3:
         raise ValueError(f"patterns must hold at least 3 patterns to detect 3-mixtures; got P = {p}")
-    s = _check_states(states, n, "states", f"patterns of shape {tuple(xi.shape)}").astype(xi.dtype)
-    if not 0.0 < float(threshold) <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}")
+    s = check_states(states, n, "states", f"patterns of shape {tuple(xi.shape)}").astype(xi.dtype)
+    threshold = check_threshold(threshold, upper_inclusive=True)
     m = s @ xi.T / n                                      # (..., P)
     _, top = jax.lax.top_k(jnp.abs(m), 3)                 # (..., 3)
     signs = jnp.where(jnp.take_along_axis(m, top, -1) < 0, -1, 1).astype(jnp.int32)

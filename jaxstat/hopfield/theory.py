@@ -29,16 +29,18 @@ import math
 
 import numpy as np
 
+from jaxstat._gaussian import gaussian_average
+
 __all__ = ["ags_critical_load", "ags_overlap", "ags_retrieval_temperature"]
 
-_Z = np.linspace(-10.0, 10.0, 4001)          # quadrature grid for <f(z)>, z ~ N(0, 1)
-_W = np.exp(-0.5 * _Z**2) * (_Z[1] - _Z[0]) / math.sqrt(2 * math.pi)
 _MIN_OVERLAP = 1e-3                          # below this the iteration has fallen to m = 0
 
 
 def _g(y):
     # sqrt(2 alpha) as a function of the root y of the T = 0 equation
-    from scipy import special  # imported on use: it would double the import time of jaxstat.hopfield
+    from scipy import (
+        special,  # imported on use: it would double the import time of jaxstat.hopfield
+    )
 
     return special.erf(y) / y - 2 / math.sqrt(math.pi) * np.exp(-(y**2))
 
@@ -50,6 +52,13 @@ def _peak():
     res = optimize.minimize_scalar(lambda y: -_g(y), bounds=(0.1, 5.0), method="bounded",
                                    options={"xatol": 1e-12})
     return float(res.x), float(_g(res.x))
+
+
+def _as_float64(x, name):
+    try:
+        return np.asarray(x, np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a number or an array of numbers; got {x!r:.60}") from err
 
 
 def ags_critical_load() -> float:
@@ -72,6 +81,11 @@ def _overlap_zero_t(alpha):
     return float(special.erf(y))
 
 
+def _tanh_moments(x):
+    t = np.tanh(x)
+    return np.stack([t, t * t])
+
+
 def _overlap_finite_t(alpha, temperature, tol, max_iter):
     beta = 1.0 / temperature
     m, q = 1.0, 1.0
@@ -83,8 +97,7 @@ def _overlap_finite_t(alpha, temperature, tol, max_iter):
             return 0.0
         else:
             r = q / (1 - c) ** 2
-        t = np.tanh(beta * (m + math.sqrt(alpha * r) * _Z))
-        m_new, q_new = float(_W @ t), float(_W @ t**2)
+        m_new, q_new = gaussian_average(lambda z, m=m, r=r: _tanh_moments(beta * (m + math.sqrt(alpha * r) * z)))
         if abs(m_new - m) < tol and abs(q_new - q) < tol:
             m = m_new
             break
@@ -97,7 +110,8 @@ def ags_overlap(alpha, temperature=0.0, *, tol: float = 1e-10, max_iter: int = 2
 
     At T = 0 the one-variable equation is solved by root finding; at T > 0
     the saddle-point equations are iterated from the pattern (m = q = 1),
-    with Gaussian averages on a fine grid. At :math:`\alpha = 0` this is the
+    with Gaussian averages by jaxstat's one quadrature (the trapezoidal rule
+    on 4001 nodes, accurate to 1e-13 for these integrands down to T ~ 0.01). At :math:`\alpha = 0` this is the
     Curie–Weiss magnet, :math:`m = \tanh(m/T)`.
 
     Args:
@@ -114,7 +128,11 @@ def ags_overlap(alpha, temperature=0.0, *, tol: float = 1e-10, max_iter: int = 2
     >>> round(ags_overlap(0.0, 0.5), 4)                        # Curie-Weiss: m = tanh(2 m)
     0.9575
     """
-    a, t = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(temperature, np.float64))
+    a, t = np.broadcast_arrays(_as_float64(alpha, "alpha"), _as_float64(temperature, "temperature"))
+    if not (isinstance(tol, (int, float, np.floating)) and 0 < tol < math.inf):
+        raise ValueError(f"tol must be a finite number > 0; got {tol!r}")
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
     if np.any(~np.isfinite(a)) or np.any(a < 0):
         raise ValueError(f"alpha must be finite and >= 0; got {alpha!r}")
     if np.any(~np.isfinite(t)) or np.any(t < 0):
@@ -138,7 +156,11 @@ def ags_retrieval_temperature(alpha, *, xtol: float = 1e-4):
     >>> round(ags_retrieval_temperature(0.05), 2)
     0.54
     """
-    a = np.asarray(alpha, np.float64)
+    a = _as_float64(alpha, "alpha")
+    if np.any(~np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"alpha must be finite and >= 0; got {alpha!r}")
+    if not (isinstance(xtol, (int, float, np.floating)) and 0 < xtol < 1):
+        raise ValueError(f"xtol must be a number in (0, 1) (the bisection's tolerance in T); got {xtol!r}")
     out = np.empty(a.shape)
     for idx in np.ndindex(a.shape):
         ai = float(a[idx])

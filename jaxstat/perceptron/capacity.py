@@ -31,9 +31,9 @@ from jaxstat._validate import (
     float_dtype,
     is_concrete,
 )
-from jaxstat.perceptron.rule import _check_data, _check_flag, _train_impl
+from jaxstat.perceptron._core import check_data, check_flag, n_patterns, train_impl
 
-__all__ = ["linearly_separable", "cover_probability", "SeparabilityResult", "separability_sweep"]
+__all__ = ["SeparabilityResult", "cover_probability", "linearly_separable", "separability_sweep"]
 
 
 def linearly_separable(x, y, bias=True) -> bool:
@@ -62,10 +62,10 @@ def linearly_separable(x, y, bias=True) -> bool:
     >>> linearly_separable(x, [-1, -1, -1, 1]), linearly_separable(x, [-1, 1, 1, -1])
     (True, False)
     """
-    x, y = _check_data(x, y)
+    x, y = check_data(x, y)
     if not is_concrete(x) or not is_concrete(y):
         raise ValueError("x and y must be concrete arrays (linearly_separable does not run under jit/vmap)")
-    bias = _check_flag(bias, "bias")
+    bias = check_flag(bias, "bias")
     return _lp_separable(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), bias)
 
 
@@ -78,7 +78,7 @@ def _lp_separable(xs, ys, bias):
             "jaxstat.perceptron.linearly_separable needs SciPy for its linear program; "
             "install it with `pip install scipy`"
         ) from err
-    p, n = xs.shape
+    p = xs.shape[0]
     a = np.hstack([xs, np.ones((p, 1))]) if bias else xs
     # Scale columns so the LP tolerances mean the same thing for grams and for ±1.
     scale = np.max(np.abs(a), axis=0)
@@ -164,14 +164,10 @@ def cover_probability(P, N, exact=False):
     """
     P = check_positive_int(P, "P")
     N = check_positive_int(N, "N")
+    exact = check_flag(exact, "exact")
     count = sum(math.comb(P - 1, k) for k in range(min(N, P)))
     value = Fraction(2 * count, 2**P)
     return value if exact else float(value)
-
-
-def _n_patterns(alphas, n):
-    """``P = round(alpha N)`` rounded half up (not to even), shape ``(len(n), len(alphas))``."""
-    return np.floor(alphas[None, :] * n[:, None] + 0.5).astype(np.int64)
 
 
 class SeparabilityResult(NamedTuple):
@@ -251,7 +247,7 @@ def _sweep_jit(key, n, p, *, n_trials, n_max, p_max, max_epochs, bias):
     y = _flat_rademacher(k_y, batch + (p_max,), dtype)
 
     def trial(x, y, mask):
-        return _train_impl(x, y, mask, jnp.ones((), dtype), jax.random.key(0), max_epochs,
+        return train_impl(x, y, mask, jnp.ones((), dtype), jax.random.key(0), max_epochs,
                            pocket=False, shuffle=False, bias=bias).converged
 
     flat = (-1,)
@@ -322,9 +318,9 @@ def separability_sweep(key, n, alphas, n_trials, bias=False, max_epochs=50) -> S
     sizes = np.asarray(check_sizes(n))
     alphas = check_loads(alphas)
     n_trials = check_positive_int(n_trials, "n_trials")
-    bias = _check_flag(bias, "bias")
+    bias = check_flag(bias, "bias")
     max_epochs = check_positive_int(max_epochs, "max_epochs")
-    p = _n_patterns(alphas, sizes)
+    p = n_patterns(alphas, sizes)
     if p.min() < 1:
         i, j = np.unravel_index(np.argmin(p), p.shape)
         raise ValueError(

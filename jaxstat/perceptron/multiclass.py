@@ -22,16 +22,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstat._validate import as_float_array, check_positive_int, is_concrete
-from jaxstat.perceptron.rule import (
+from jaxstat.perceptron._core import (
     TrainResult,
-    _check_flag,
-    _check_lr,
-    _check_x,
-    _shuffle_key,
-    _train_impl,
+    check_flag,
+    check_lr,
+    check_x,
+    shuffle_key,
+    train_impl,
 )
 
-__all__ = ["MulticlassResult", "train_multiclass", "predict_multiclass"]
+__all__ = ["MulticlassResult", "predict_multiclass", "train_multiclass"]
 
 
 class MulticlassResult(NamedTuple):
@@ -76,7 +76,7 @@ def _check_labels(labels, p, n_classes):
 
 
 def train_multiclass(
-    x, labels, n_classes=None, lr=1.0, max_epochs=1000, pocket=True, key=None, shuffle=False
+    x, labels, n_classes=None, lr=1.0, max_epochs=1000, pocket=True, key=None
 ) -> MulticlassResult:
     """Train ``C`` one-vs-rest perceptrons, all in one vmapped call.
 
@@ -91,8 +91,8 @@ def train_multiclass(
       x: inputs, shape ``(P, N)``.
       labels: integer classes in ``[0, n_classes)``, shape ``(P,)``.
       n_classes: ``C >= 2``; default ``max(labels) + 1``.
-      lr, max_epochs, pocket, key, shuffle: as for
-        :func:`~jaxstat.perceptron.train` (with ``shuffle`` each class
+      lr, max_epochs, pocket, key: as for
+        :func:`~jaxstat.perceptron.train` (with a ``key`` each class
         visits the samples in its own random order).
 
     Returns:
@@ -106,14 +106,13 @@ def train_multiclass(
     >>> w.shape, predict_multiclass(w, b, x).tolist()
     ((3, 2), [0, 1, 2, 0, 1, 2])
     """
-    x = _check_x(x)
+    x = check_x(x)
     labels, n_classes = _check_labels(labels, x.shape[0], n_classes)
     max_epochs = check_positive_int(max_epochs, "max_epochs")
-    pocket = _check_flag(pocket, "pocket")
-    shuffle = _check_flag(shuffle, "shuffle")
-    key = _shuffle_key(shuffle, key)
+    pocket = check_flag(pocket, "pocket")
+    shuffle, key = shuffle_key(key)
     keys = jax.random.split(key, n_classes)
-    lr = _check_lr(lr, x.dtype)
+    lr = check_lr(lr, x.dtype)
     y = np.where(labels[None, :] == np.arange(n_classes)[:, None], 1, -1)
     result = _multiclass_jit(x, jnp.asarray(y, x.dtype), lr, keys, max_epochs=max_epochs, pocket=pocket,
                              shuffle=shuffle)
@@ -122,7 +121,7 @@ def train_multiclass(
 
 def _multiclass_impl(x, y, lr, keys, max_epochs, pocket, shuffle):
     mask = jnp.ones(x.shape[:1], bool)
-    one = lambda y_c, k: _train_impl(x, y_c, mask, lr, k, max_epochs, pocket, shuffle, True)
+    one = lambda y_c, k: train_impl(x, y_c, mask, lr, k, max_epochs, pocket, shuffle, True)
     return jax.vmap(one)(y, keys)
 
 

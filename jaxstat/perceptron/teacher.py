@@ -25,24 +25,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxstat._gaussian import gaussian_average
 from jaxstat._validate import check_key, check_loads, check_positive_int, float_dtype
-from jaxstat.perceptron.capacity import _n_patterns
-from jaxstat.perceptron.rule import _train_impl
+from jaxstat.perceptron._core import n_patterns, train_impl
 
-__all__ = ["TeacherStudentResult", "teacher_student", "gibbs_generalization_error", "bayes_generalization_error"]
-
-# Gauss-Hermite nodes for the Gaussian measure Dt = exp(-t^2/2) dt / sqrt(2 pi).
-# The integrand of the saddle point is smooth and grows at most like |t|, so
-# 200 nodes match adaptive quadrature to 1e-15 for every R in [0, 1].
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(200)
-_WEIGHTS = _WEIGHTS / math.sqrt(2 * math.pi)
-
+__all__ = ["TeacherStudentResult", "bayes_generalization_error", "gibbs_generalization_error", "teacher_student"]
 
 def _gibbs_integral(r):
-    """``Integral Dt exp(-R t^2 / 2) / H(-sqrt(R) t)`` with ``H(-x) = Phi(x)``, in log space."""
+    """``Integral Dt exp(-R t^2 / 2) / H(-sqrt(R) t)`` with ``H(-x) = Phi(x)``, in log space.
+
+    The integrand is smooth and grows at most like |t|: jaxstat's Gaussian
+    quadrature (:mod:`jaxstat._gaussian`) matches adaptive quadrature to ~1e-13."""
     from scipy.special import log_ndtr
 
-    return float(np.sum(_WEIGHTS * np.exp(-0.5 * r * _NODES**2 - log_ndtr(math.sqrt(r) * _NODES))))
+    return gaussian_average(lambda t: np.exp(-0.5 * r * t**2 - log_ndtr(math.sqrt(r) * t)))
 
 
 def _gibbs_eps(alpha):
@@ -87,8 +83,9 @@ def gibbs_generalization_error(alpha) -> np.ndarray:
     :math:`\varepsilon \approx 1/2 - 2\alpha/\pi^2` for small :math:`\alpha`,
     :math:`\varepsilon \approx 0.6246/\alpha` for large :math:`\alpha`
     (the constant is :math:`\sqrt2 / \int Dt\, e^{-t^2/2}/H(-t)`). The
-    integral is a 200-node Gauss-Hermite sum (in log space), the root is
-    found by Brent's method in :math:`\varepsilon`; relative accuracy ~1e-12.
+    integral is jaxstat's Gaussian quadrature (:mod:`jaxstat._gaussian`, in
+    log space), the root is found by Brent's method in :math:`\varepsilon`;
+    relative accuracy ~1e-12.
     Overlap: ``R = cos(pi * eps)``. NumPy/SciPy on the host.
 
     Args:
@@ -173,7 +170,7 @@ def _teacher_student_jit(key, p, *, n, n_trials, p_max, max_epochs):
     y = jnp.where(jnp.einsum("...pn,...n->...p", x, teacher) > 0, 1, -1).astype(dtype)
 
     def student(x, y, mask, w_t):
-        result = _train_impl(x, y, mask, jnp.ones((), dtype), jax.random.key(0), max_epochs,
+        result = train_impl(x, y, mask, jnp.ones((), dtype), jax.random.key(0), max_epochs,
                              pocket=False, shuffle=False, bias=False)
         norm = jnp.linalg.norm(result.w) * jnp.linalg.norm(w_t)
         # A student that never updated (P = 0) has w = 0 and labels everything -1:
@@ -239,7 +236,7 @@ def teacher_student(key, n, alphas, n_trials, max_epochs=1000) -> TeacherStudent
     alphas = check_loads(alphas, allow_zero=True)
     n_trials = check_positive_int(n_trials, "n_trials")
     max_epochs = check_positive_int(max_epochs, "max_epochs")
-    p = _n_patterns(alphas, np.array([n]))[0]
+    p = n_patterns(alphas, np.array([n]))[0]
     r, converged, n_epochs = _teacher_student_jit(
         key, jnp.asarray(p, jnp.int32), n=n, n_trials=n_trials, p_max=max(int(p.max()), 1), max_epochs=max_epochs
     )

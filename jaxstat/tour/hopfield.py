@@ -54,7 +54,8 @@ def dense_comparison(n: int = 100, n_trials: int = 20, flip: float = 0.1, seed: 
         "classical (Hebb)": hopfield.capacity(key, n, DENSE_ALPHAS[DENSE_ALPHAS <= 1], **kw),
         "polynomial, degree 3": hopfield.dense_capacity(key, n, DENSE_ALPHAS, kind="polynomial", degree=3, **kw),
         "exponential": hopfield.dense_capacity(key, n, DENSE_ALPHAS, kind="exponential", **kw),
-        "softmax, beta = 0.2": hopfield.dense_capacity(key, n, DENSE_ALPHAS, kind="softmax", beta=0.2, **kw),
+        "softmax, sharpness = 0.2": hopfield.dense_capacity(key, n, DENSE_ALPHAS, kind="softmax", sharpness=0.2,
+                                                         **kw),
     }
 
 
@@ -148,7 +149,8 @@ def hopfield_section(outdir: Path, quick: bool = False, bar=None) -> str:
         "",
         "**Dense associative memories.** N = 100, probes with 10% of bits flipped: the classical network "
         "against Krotov and Hopfield's polynomial energy (degree 3), the exponential energy of Demircigil et "
-        "al., and the continuous softmax update ξᵀ softmax(β ξ x) of Ramsauer et al. (the attention rule), "
+        "al., and the continuous softmax update ξᵀ softmax(λ ξ x) of Ramsauer et al. (the attention rule; λ is "
+        "the sharpness, which the paper writes β), "
         f"{t_dense:.1f} s.",
         "",
         "![dense](hopfield_dense.png)",

@@ -12,15 +12,16 @@ import pytest
 from scipy import special, stats
 
 from jaxstat import hopfield, ising
+from jaxstat.hopfield._attention import softmax_energy_masked, softmax_update_masked
 from jaxstat.hopfield.capacity import capacity
-from jaxstat.hopfield.dense import _energy, _field, dense_capacity, dense_energy, dense_retrieve
-from jaxstat.hopfield.softmax import (
-    _softmax_energy,
-    _softmax_update,
-    softmax_energy,
-    softmax_retrieve,
-    softmax_update,
+from jaxstat.hopfield.dense import (
+    _energy,
+    _field,
+    dense_capacity,
+    dense_energy,
+    dense_retrieve,
 )
+from jaxstat.hopfield.softmax import softmax_energy, softmax_retrieve, softmax_update
 
 
 def random_patterns(seed, p, n):
@@ -35,8 +36,8 @@ def poly_energy_times(xi, s, degree):
     return -np.sum(u**degree, axis=-1)
 
 
-def exp_energy_lse(xi, s, beta):
-    return -special.logsumexp(beta * (s.astype(np.float64) @ xi.astype(np.float64).T), axis=-1) / beta
+def exp_energy_lse(xi, s, sharpness):
+    return -special.logsumexp(sharpness * (s.astype(np.float64) @ xi.astype(np.float64).T), axis=-1) / sharpness
 
 
 # --------------------------------------------------------------------------- #
@@ -58,11 +59,11 @@ def test_polynomial_and_exponential_energies_match_their_formulas():
         assert e.shape == (2, 3) and e.dtype == jnp.float32
         np.testing.assert_allclose(e, poly_energy_times(xi, s, degree) / (degree * 20.0 ** (degree - 1)), rtol=1e-5)
     # Exponential: log form; at N = 20 E itself fits and is recovered exactly.
-    beta = 0.7
-    e_lse = np.asarray(dense_energy(xi, s, kind="exponential", beta=beta), np.float64)
-    np.testing.assert_allclose(e_lse, exp_energy_lse(xi, s, beta), rtol=1e-5)
-    e_def = -np.exp(beta * (s.astype(np.float64) @ xi.T.astype(np.float64))).sum(-1) / beta
-    np.testing.assert_allclose(-np.exp(-beta * e_lse) / beta, e_def, rtol=1e-4)
+    sharpness = 0.7
+    e_lse = np.asarray(dense_energy(xi, s, kind="exponential", sharpness=sharpness), np.float64)
+    np.testing.assert_allclose(e_lse, exp_energy_lse(xi, s, sharpness), rtol=1e-5)
+    e_def = -np.exp(sharpness * (s.astype(np.float64) @ xi.T.astype(np.float64))).sum(-1) / sharpness
+    np.testing.assert_allclose(-np.exp(-sharpness * e_lse) / sharpness, e_def, rtol=1e-4)
 
 
 def test_exponential_energy_does_not_overflow_at_n_1000():
@@ -82,11 +83,11 @@ def test_masked_rows_contribute_nothing():
 
     @jax.jit   # one compilation instead of one per eager operation
     def both(xi, mask):
-        beta = jnp.float32(0.5)
+        lam = jnp.float32(0.5)   # the sharpness
         r = xi @ s - xi[:, 0] * s[0]
-        return [_energy(xi @ s, mask, 12, "polynomial", 3, beta), _energy(xi @ s, mask, 12, "exponential", None, beta),
-                _field(r, xi[:, 0], mask, "polynomial", 3, beta), _field(r, xi[:, 0], mask, "exponential", None, beta),
-                _softmax_update(xi, mask, x, beta), _softmax_energy(xi, mask, x, beta)]
+        return [_energy(xi @ s, mask, 12, "polynomial", 3, lam), _energy(xi @ s, mask, 12, "exponential", None, lam),
+                _field(r, xi[:, 0], mask, "polynomial", 3, lam), _field(r, xi[:, 0], mask, "exponential", None, lam),
+                softmax_update_masked(xi, mask, x, lam), softmax_energy_masked(xi, mask, x, lam)]
 
     for a, b in zip(both(padded, mask), both(xi, full)):
         np.testing.assert_allclose(a, b, rtol=1e-6)
@@ -124,9 +125,9 @@ def test_exponential_dynamics_at_n_1000_without_overflow():
     assert np.isfinite(e).all() and (np.diff(e, axis=-1) <= 1e-6 * np.abs(e[:, :-1])).all()
     np.testing.assert_array_equal(r.states, xi[:2])
     np.testing.assert_allclose(e[:, -1], exp_energy_lse(xi, xi[:2], 1.0), rtol=1e-6)
-    # beta is traced: a new value reuses the compiled program
+    # sharpness is traced: a new value reuses the compiled program
     size = dense_retrieve.__globals__["_dense_retrieve_batch"]._cache_size()
-    dense_retrieve(jax.random.key(2), xi, probe, n_sweeps=2, kind="exponential", beta=0.01)
+    dense_retrieve(jax.random.key(2), xi, probe, n_sweeps=2, kind="exponential", sharpness=0.01)
     assert dense_retrieve.__globals__["_dense_retrieve_batch"]._cache_size() == size
 
 
@@ -138,13 +139,13 @@ def test_softmax_update_formula_and_energy_never_increases():
     xi = rng.normal(size=(15, 8)).astype(np.float32)
     x = rng.normal(scale=3.0, size=(20, 8)).astype(np.float32)
     m2 = (xi**2).sum(-1).max()
-    for beta in (0.1, 1.0, 8.0):
-        new = np.asarray(softmax_update(xi, x, beta))
-        logits = beta * x.astype(np.float64) @ xi.T
+    for sharpness in (0.1, 1.0, 8.0):
+        new = np.asarray(softmax_update(xi, x, sharpness))
+        logits = sharpness * x.astype(np.float64) @ xi.T
         np.testing.assert_allclose(new, special.softmax(logits, axis=-1) @ xi, rtol=1e-4, atol=1e-5)
-        e0, e1 = np.asarray(softmax_energy(xi, x, beta)), np.asarray(softmax_energy(xi, new, beta))
-        expected = -special.logsumexp(logits, axis=-1) / beta + 0.5 * (x.astype(np.float64) ** 2).sum(-1) \
-            + np.log(15) / beta + 0.5 * m2
+        e0, e1 = np.asarray(softmax_energy(xi, x, sharpness)), np.asarray(softmax_energy(xi, new, sharpness))
+        expected = -special.logsumexp(logits, axis=-1) / sharpness + 0.5 * (x.astype(np.float64) ** 2).sum(-1) \
+            + np.log(15) / sharpness + 0.5 * m2
         np.testing.assert_allclose(e0, expected, rtol=1e-5)
         assert (e1 <= e0 + 1e-5 * np.abs(e0)).all()           # CCCP: one update never increases E
         assert (e1 >= -1e-5).all() and (e1 <= 2 * m2 * (1 + 1e-6)).all()   # 0 <= E <= 2 M^2 on the hull
@@ -153,14 +154,14 @@ def test_softmax_update_formula_and_energy_never_increases():
 def test_softmax_retrieve_traces_and_temperature():
     xi = random_patterns(12, 200, 64)   # alpha ~ 3
     probe = hopfield.corrupt(jax.random.key(3), jnp.asarray(xi[:4]), 0.25)
-    r = softmax_retrieve(xi, probe, beta=1.0, n_steps=2)
+    r = softmax_retrieve(xi, probe, sharpness=1.0, n_steps=2)
     assert r.states.shape == (4, 64) and r.overlaps.shape == (4, 3, 200) and r.energies.shape == (4, 3)
     np.testing.assert_allclose(np.diagonal(r.overlaps[:, 0, :4]), 0.5, atol=1e-6)   # cosine = overlap at ±1
     np.testing.assert_allclose(np.diagonal(r.overlaps[:, -1, :4]), 1.0, atol=1e-5)
     assert (np.diff(np.asarray(r.energies), axis=-1) <= 1e-4).all()
-    # Hot: the update averages many patterns (a metastable mixture), far from xi[0].
-    hot = softmax_retrieve(xi, probe, beta=0.01, n_steps=2)
-    assert (np.diagonal(hot.overlaps[:, -1, :4]) < 0.9).all()
+    # Blunt (small sharpness): the update averages many patterns (a metastable mixture), far from xi[0].
+    blunt = softmax_retrieve(xi, probe, sharpness=0.01, n_steps=2)
+    assert (np.diagonal(blunt.overlaps[:, -1, :4]) < 0.9).all()
 
 
 # --------------------------------------------------------------------------- #
@@ -199,11 +200,11 @@ def test_degree_three_exponential_and_softmax_store_far_beyond_hebb():
     assert (~expo.retrieved).sum() <= k and expo.converged.all()
     soft = dense_capacity(key, 100, [2.0], 50, kind="softmax", n_sweeps=2, flip_fraction=0.2)
     assert (~soft.retrieved).sum() <= k
-    # beta is traced (no recompile); too hot a softmax only averages the patterns
+    # sharpness is traced (no recompile); too blunt a softmax only averages the patterns
     size = dense_capacity.__globals__["_dense_capacity_call"]._cache_size()
-    hot = dense_capacity(key, 100, [2.0], 50, kind="softmax", n_sweeps=2, flip_fraction=0.2, beta=0.01)
+    blunt = dense_capacity(key, 100, [2.0], 50, kind="softmax", n_sweeps=2, flip_fraction=0.2, sharpness=0.01)
     assert dense_capacity.__globals__["_dense_capacity_call"]._cache_size() == size
-    assert hot.retrieved.sum() <= k
+    assert blunt.retrieved.sum() <= k
 
 
 # --------------------------------------------------------------------------- #
@@ -218,9 +219,9 @@ def test_bad_input_raises_value_errors_naming_the_argument():
         (lambda: dense_energy(xi, xi, degree=2.0), "degree must be an integer"),
         (lambda: dense_energy(random_patterns(0, 3, 100), random_patterns(0, 1, 100), degree=30),
          "degree must keep the fields"),
-        (lambda: dense_energy(xi, xi, kind="exponential", beta=0.0), "beta must be finite and > 0"),
-        (lambda: dense_energy(xi, xi, kind="exponential", beta=jnp.inf), "beta must be finite and > 0"),
-        (lambda: dense_energy(xi, xi, beta=-1.0), "beta must be >= 0"),
+        (lambda: dense_energy(xi, xi, kind="exponential", sharpness=0.0), "sharpness must be finite and > 0"),
+        (lambda: dense_energy(xi, xi, kind="exponential", sharpness=jnp.inf), "sharpness must be finite and > 0"),
+        (lambda: dense_energy(xi, xi, sharpness=-1.0), "sharpness must be finite and > 0"),
         (lambda: dense_energy(xi * 0.5, xi), "patterns must contain only -1 and \\+1"),
         (lambda: dense_energy(xi, xi[:, :5]), "states must have last dimension N = 10"),
         (lambda: dense_retrieve(key, xi, xi[0], n_sweeps=0), "n_sweeps must be an integer >= 1"),
@@ -231,7 +232,7 @@ def test_bad_input_raises_value_errors_naming_the_argument():
         (lambda: softmax_update(np.ones(10), np.ones(10)), "patterns must have shape \\(P, N\\)"),
         (lambda: softmax_energy(np.full((2, 10), np.nan), np.ones(10)), "patterns must be finite"),
         (lambda: softmax_retrieve(xi, xi[0], n_steps=0), "n_steps must be an integer >= 1"),
-        (lambda: softmax_retrieve(xi, xi[0], beta=0.0), "beta must be finite and > 0"),
+        (lambda: softmax_retrieve(xi, xi[0], sharpness=0.0), "sharpness must be finite and > 0"),
         (lambda: dense_capacity(key, 10, [0.3], kind="hebbian"), "kind must be one of"),
         (lambda: dense_capacity(key, 10, [0.0]), "alphas must be"),
         (lambda: dense_capacity(key, 0, [0.3]), "n must be an integer >= 1"),

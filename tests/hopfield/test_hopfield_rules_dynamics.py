@@ -187,10 +187,19 @@ def test_sync_zero_field_keeps_spin_and_thresholds_act_as_negative_fields():
     np.testing.assert_array_equal(r.states, [-1.0, 1.0, 1.0])
 
 
-def test_asymmetric_weights_are_accepted():
+def test_asymmetric_weights_are_accepted_and_the_cycle_is_followed_exactly():
+    """W is a directed 3-ring: the zero-temperature synchronous map is s' = (s_1, s_2, s_0),
+    a rotation with period 3. From (1, -1, -1) the states after sweeps 1..4 are
+    (-1, -1, 1), (-1, 1, -1), (1, -1, -1), (-1, -1, 1); every rotation has the same
+    formula value E = -1/2 s.W s = -1/2 (s0 s1 + s1 s2 + s2 s0) = 1/2."""
     W = jnp.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    r = hopfield.retrieve(jax.random.key(0), W, jnp.array([1.0, -1.0, -1.0]), n_sweeps=4, mode="sync")
-    assert r.states.shape == (3,) and np.isfinite(np.asarray(r.energies)).all()
+    s0 = jnp.array([1.0, -1.0, -1.0])
+    r = hopfield.retrieve(jax.random.key(0), W, s0, n_sweeps=4, mode="sync")
+    np.testing.assert_array_equal(r.states, [-1.0, -1.0, 1.0])
+    np.testing.assert_array_equal(r.energies, np.full(5, 0.5))
+    assert not bool(r.converged) and not bool(r.cycle2)   # a 3-cycle is neither
+    r3 = hopfield.retrieve(jax.random.key(0), W, s0, n_sweeps=3, mode="sync")
+    np.testing.assert_array_equal(r3.states, s0)
 
 
 def test_overlap_and_corrupt():

@@ -124,7 +124,9 @@ def test_sweep_matches_cover_without_bias(cover_sweep):
     # the transition sits at alpha = 2, where Cover gives exactly 1/2 ...
     np.testing.assert_array_equal(r.cover[:, 1], 0.5)
     # ... and sharpens with N: the fraction falls further between alpha = 1.75
-    # and 2.25 at N = 50 than at N = 20 (Cover: by 0.196, 3.8 standard errors)
+    # and 2.25 at N = 50 than at N = 20 (Cover: by 0.196, 3.8 standard errors of the
+    # difference, so a correct sweep fails this one-sided check with probability
+    # Phi(-3.8) = 7e-5)
     drop = r.fraction[:, 0] - r.fraction[:, 2]
     assert drop[2] > drop[0], drop
 
@@ -155,7 +157,7 @@ def test_sweep_answer_does_not_depend_on_max_epochs():
     """The same key gives the same patterns; with one epoch the perceptron
     certifies nothing (w = 0 misclassifies the first pattern), so every trial
     goes to the LP: the perceptron's certificates must agree with it."""
-    kwargs = dict(key=jax.random.key(5), n=(6, 9), alphas=(0.7, 1.5, 2.0, 3.0), n_trials=25)
+    kwargs = {"key": jax.random.key(5), "n": (6, 9), "alphas": (0.7, 1.5, 2.0, 3.0), "n_trials": 25}
     lp_only = perceptron.separability_sweep(**kwargs, bias=True, max_epochs=1)
     mixed = perceptron.separability_sweep(**kwargs, bias=True, max_epochs=100)
     assert lp_only.n_certified.sum() == 0
@@ -195,25 +197,25 @@ def test_sweep_matches_cover_many_trials(bias):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(key=0), "key must be a JAX PRNG key"),
-        (dict(n=0), "n must be an integer >= 1"),
-        (dict(n=2.5), "n must be an integer >= 1"),
-        (dict(n=[]), "n must be an integer >= 1 or a non-empty sequence"),
-        (dict(n=[10, 0]), "n must be an integer >= 1"),
-        (dict(alphas=[1.0, -1.0]), "alphas must be finite numbers > 0"),
-        (dict(alphas=[0.0]), "alphas must be finite numbers > 0"),
-        (dict(alphas=[np.nan]), "alphas must be finite numbers > 0"),
-        (dict(alphas=[[1.0, 2.0]]), "alphas must be a number or a non-empty 1-D sequence"),
-        (dict(alphas=[]), "alphas must be a number or a non-empty 1-D sequence"),
-        (dict(alphas="two"), "alphas must be a number or a 1-D sequence of numbers"),
-        (dict(alphas=[0.01]), r"alphas must give at least one pattern, round\(alpha N\) >= 1"),
-        (dict(n_trials=0), "n_trials must be an integer >= 1"),
-        (dict(bias=1), "bias must be True or False"),
-        (dict(max_epochs=0), "max_epochs must be an integer >= 1"),
+        ({"key": 0}, "key must be a JAX PRNG key"),
+        ({"n": 0}, "n must be an integer >= 1"),
+        ({"n": 2.5}, "n must be an integer >= 1"),
+        ({"n": []}, "n must be an integer >= 1 or a non-empty sequence"),
+        ({"n": [10, 0]}, "n must be an integer >= 1"),
+        ({"alphas": [1.0, -1.0]}, "alphas must be finite numbers > 0"),
+        ({"alphas": [0.0]}, "alphas must be finite numbers > 0"),
+        ({"alphas": [np.nan]}, "alphas must be finite numbers > 0"),
+        ({"alphas": [[1.0, 2.0]]}, "alphas must be a number or a non-empty 1-D sequence"),
+        ({"alphas": []}, "alphas must be a number or a non-empty 1-D sequence"),
+        ({"alphas": "two"}, "alphas must be a number or a 1-D sequence of numbers"),
+        ({"alphas": [0.01]}, r"alphas must give at least one pattern, round\(alpha N\) >= 1"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1"),
+        ({"bias": 1}, "bias must be True or False"),
+        ({"max_epochs": 0}, "max_epochs must be an integer >= 1"),
     ],
 )
 def test_sweep_bad_input(kwargs, match):
-    args = dict(key=jax.random.key(0), n=10, alphas=[1.0, 2.0], n_trials=4)
+    args = {"key": jax.random.key(0), "n": 10, "alphas": [1.0, 2.0], "n_trials": 4}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         perceptron.separability_sweep(**args)

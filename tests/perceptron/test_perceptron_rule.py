@@ -40,11 +40,11 @@ def test_fruit_overlap_is_not_separable():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(n=1), "n must be an integer >= 2"),
-        (dict(n=2.5), "n must be an integer"),
-        (dict(n=10, overlap=-0.1), r"overlap must be a number in \[0, 1\]"),
-        (dict(n=10, overlap=1.5), r"overlap must be a number in \[0, 1\]"),
-        (dict(n=3, overlap=0.5), "n must be >= 4 when overlap > 0"),
+        ({"n": 1}, "n must be an integer >= 2"),
+        ({"n": 2.5}, "n must be an integer"),
+        ({"n": 10, "overlap": -0.1}, r"overlap must be a number in \[0, 1\]"),
+        ({"n": 10, "overlap": 1.5}, r"overlap must be a number in \[0, 1\]"),
+        ({"n": 3, "overlap": 0.5}, "n must be >= 4 when overlap > 0"),
     ],
 )
 def test_fruit_bad_input(kwargs, match):
@@ -60,10 +60,10 @@ def test_fruit_bad_key():
 # --------------------------------------------------------------------------- #
 # training
 # --------------------------------------------------------------------------- #
-@pytest.mark.parametrize("shuffle", [False, True])
-def test_converges_on_separable_fruit(shuffle):
+@pytest.mark.parametrize("key", [None, jax.random.key(2)], ids=["in order", "shuffled"])
+def test_converges_on_separable_fruit(key):
     x, y = datasets.fruit(jax.random.key(1), 101)  # 101 as above: one compile of fruit for both
-    result = perceptron.train(x, y, max_epochs=500, shuffle=shuffle, key=jax.random.key(2))
+    result = perceptron.train(x, y, max_epochs=500, key=key)  # a key turns shuffling on
     w, b, errors = result
     assert bool(result.converged)
     n_epochs = int(result.n_epochs)
@@ -130,7 +130,7 @@ def test_without_bias_the_boundary_goes_through_the_origin():
 def test_padding_rows_and_columns_changes_nothing(bias):
     """The sweeps pad every problem to (P_max, N_max): zero columns, and zero
     rows that are masked. The padded run must be the unpadded run exactly."""
-    from jaxstat.perceptron.rule import _train_impl
+    from jaxstat.perceptron._core import train_impl
 
     rng = np.random.default_rng(7)
     x = rng.choice([-1.0, 1.0], size=(9, 6)).astype(np.float32)
@@ -140,9 +140,9 @@ def test_padding_rows_and_columns_changes_nothing(bias):
     y_padded = np.concatenate([y, np.ones(4, np.float32)])  # labels of masked rows are irrelevant
     mask = np.arange(13) < 9
     one = jnp.float32(1)
-    args = dict(max_epochs=60, pocket=False, shuffle=False, bias=bias)
-    ref = _train_impl(jnp.asarray(x), jnp.asarray(y), jnp.ones(9, bool), one, jax.random.key(0), **args)
-    pad = _train_impl(jnp.asarray(padded), jnp.asarray(y_padded), jnp.asarray(mask), one, jax.random.key(0), **args)
+    args = {"max_epochs": 60, "pocket": False, "shuffle": False, "bias": bias}
+    ref = train_impl(jnp.asarray(x), jnp.asarray(y), jnp.ones(9, bool), one, jax.random.key(0), **args)
+    pad = train_impl(jnp.asarray(padded), jnp.asarray(y_padded), jnp.asarray(mask), one, jax.random.key(0), **args)
     np.testing.assert_array_equal(pad.errors, ref.errors)
     np.testing.assert_array_equal(pad.w[:6], ref.w)
     np.testing.assert_array_equal(pad.w[6:], 0.0)
@@ -170,11 +170,11 @@ def test_train_vmaps_and_keeps_dtype():
         (XOR_X, [[-1, 1, 1, -1]], {}, r"y must have shape \(P,\)"),
         (XOR_X[0], [1, -1], {}, r"x must have shape \(P, N\)"),
         (XOR_X[None], XOR_Y, {}, r"x must have shape \(P, N\)"),
-        (XOR_X, XOR_Y, dict(max_epochs=0), "max_epochs must be an integer >= 1"),
-        (XOR_X, XOR_Y, dict(lr=-1.0), "lr must be a finite number > 0"),
-        (XOR_X, XOR_Y, dict(shuffle=True), "key must be a JAX PRNG key"),
-        (XOR_X, XOR_Y, dict(bias=1), "bias must be True or False"),
-        (XOR_X, XOR_Y, dict(pocket="yes"), "pocket must be True or False"),
+        (XOR_X, XOR_Y, {"max_epochs": 0}, "max_epochs must be an integer >= 1"),
+        (XOR_X, XOR_Y, {"lr": -1.0}, "lr must be a finite number > 0"),
+        (XOR_X, XOR_Y, {"key": 7}, "key"),
+        (XOR_X, XOR_Y, {"bias": 1}, "bias must be True or False"),
+        (XOR_X, XOR_Y, {"pocket": "yes"}, "pocket must be True or False"),
         (np.full((4, 2), np.nan), XOR_Y, {}, "x must be finite"),
     ],
 )

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 from helpers import within_sigmas
-from scipy import integrate, special
+from scipy import integrate, special, stats
 
 from jaxstat import perceptron
 
@@ -47,19 +47,38 @@ def test_no_examples_is_a_coin_flip_and_eps_falls_with_alpha(run):
     np.testing.assert_array_equal(run.n_epochs[0], 1)
     drops = -np.diff(run.eps_mean)
     drop_err = np.hypot(run.eps_stderr[1:], run.eps_stderr[:-1])
-    assert np.all(drops > 4 * drop_err), (run.eps_mean, run.eps_stderr)
+    # one-sided, 5 independent differences: z = 4.26 fails with probability 1e-5 each, 5e-5 in all
+    assert np.all(drops > float(stats.norm.isf(1e-5)) * drop_err), (run.eps_mean, run.eps_stderr)
     np.testing.assert_allclose(run.eps, np.arccos(run.overlap) / np.pi)
 
 
-def test_perceptron_student_lies_between_bayes_and_gibbs(run):
-    """No student beats the Bayes-optimal one (on average over isotropic
-    teachers, up to O(1/N)); the perceptron started from w = 0 sits near the
-    centre of the version space and beats a Gibbs (random) point of it.
-    Measured here: 6-9 standard errors above Bayes, 15-18 below Gibbs."""
+# The same experiment (N = 20, max_epochs = 500) measured once with 4000 independent
+# trials per load (keys 100..109, 400 trials each; all converged): mean eps and its
+# standard error. The perceptron student has no closed form; this is its reference.
+REFERENCE = {0.5: (0.34503, 0.00076), 1.0: (0.27681, 0.00070), 2.0: (0.19091, 0.00057), 4.0: (0.11399, 0.00041)}
+# Two-sided Gaussian band for the 4 loads together at false-failure probability 1e-4:
+# 2.5e-5 each, z = Phi^-1(1 - 1.25e-5) = 4.22.
+Z_4_LOADS = float(stats.norm.isf(1e-4 / 4 / 2))
+
+
+def test_perceptron_student_matches_its_reference_and_lies_between_bayes_and_gibbs(run):
+    """Each load's mean eps (200 trials) against the 4000-trial reference, within
+    Z_4_LOADS combined standard errors (sqrt(se^2 + se_ref^2): independent samples).
+    At 200 trials that band is about +-0.006 to 0.010, against a Bayes-to-Gibbs gap of
+    0.04 to 0.09: a student that generalized like Gibbs or like Bayes would fail it.
+
+    Physics: no student beats the Bayes-optimal one (on average over isotropic
+    teachers, up to O(1/N)), and the perceptron started from w = 0 sits near the centre
+    of the version space, so it beats a Gibbs (random) point of it. The reference is
+    about 29-32 of its standard errors above Bayes and 72-88 below Gibbs, so both orderings
+    are checked on it, where they are decisive, not on the 200-trial run."""
     for i in range(2, len(ALPHAS)):
+        alpha = ALPHAS[i]
+        ref, ref_se = REFERENCE[alpha]
         m, se = run.eps_mean[i], run.eps_stderr[i]
-        assert run.bayes[i] - 4 * se <= m <= run.gibbs[i] + 4 * se, (ALPHAS[i], m, se, run.bayes[i], run.gibbs[i])
-        assert m < run.gibbs[i]
+        assert abs(m - ref) <= Z_4_LOADS * math.hypot(se, ref_se), (alpha, m, se, ref, ref_se)
+        assert run.bayes[i] < ref - Z_4_LOADS * ref_se and ref + Z_4_LOADS * ref_se < run.gibbs[i], (
+            alpha, ref, run.bayes[i], run.gibbs[i])
 
 
 def test_eps_is_the_disagreement_on_new_inputs():
@@ -122,17 +141,17 @@ def test_gibbs_bad_input(alpha):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(key=1), "key must be a JAX PRNG key"),
-        (dict(n=0), "n must be an integer >= 1"),
-        (dict(n=(10, 20)), "n must be an integer >= 1"),
-        (dict(alphas=[-0.5]), "alphas must be finite numbers >= 0"),
-        (dict(alphas=[[1.0]]), "alphas must be a number or a non-empty 1-D sequence"),
-        (dict(n_trials=0), "n_trials must be an integer >= 1"),
-        (dict(max_epochs=-1), "max_epochs must be an integer >= 1"),
+        ({"key": 1}, "key must be a JAX PRNG key"),
+        ({"n": 0}, "n must be an integer >= 1"),
+        ({"n": (10, 20)}, "n must be an integer >= 1"),
+        ({"alphas": [-0.5]}, "alphas must be finite numbers >= 0"),
+        ({"alphas": [[1.0]]}, "alphas must be a number or a non-empty 1-D sequence"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1"),
+        ({"max_epochs": -1}, "max_epochs must be an integer >= 1"),
     ],
 )
 def test_teacher_student_bad_input(kwargs, match):
-    args = dict(key=jax.random.key(0), n=10, alphas=[1.0], n_trials=2)
+    args = {"key": jax.random.key(0), "n": 10, "alphas": [1.0], "n_trials": 2}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         perceptron.teacher_student(**args)
@@ -147,6 +166,7 @@ def test_perceptron_student_is_independent_of_n():
     large = perceptron.teacher_student(jax.random.key(3), 100, alphas, 200, max_epochs=2000)
     assert small.converged.all() and large.converged.all()
     err = np.hypot(small.eps_stderr, large.eps_stderr)
-    assert np.all(np.abs(small.eps_mean - large.eps_mean) <= 4 * err), (small.eps_mean, large.eps_mean, err)
-    assert np.all(large.bayes - 4 * large.eps_stderr <= large.eps_mean)
+    z = float(stats.norm.isf(1e-4 / len(alphas) / 2))   # two-sided, 5 loads: 1e-4 in all
+    assert np.all(np.abs(small.eps_mean - large.eps_mean) <= z * err), (small.eps_mean, large.eps_mean, err)
+    assert np.all(large.bayes - z * large.eps_stderr <= large.eps_mean)
     assert np.all(large.eps_mean <= large.gibbs)
