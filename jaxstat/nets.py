@@ -3,8 +3,9 @@
 ``mlp`` builds a multilayer perceptron ``x -> W_L σ(... σ(W_1 x + b_1) ...) + b_L``
 (no activation after the last layer: it returns logits). ``widths=(n_in, n_out)``
 is the one-layer perceptron. ``train`` fits it with any optax optimizer by
-softmax cross-entropy on integer labels, full-batch or by shuffled minibatches,
-and records the loss and accuracy after every epoch and, on request, flattened
+softmax cross-entropy on integer labels, full-batch or by minibatches (shuffled
+when a ``key`` is given), and records the loss and accuracy after every epoch
+(``TrainResult.history``) and, on request, flattened
 parameter snapshots along the trajectory (the input of
 ``jaxstat.landscape.directions.pca_directions``).
 
@@ -26,13 +27,14 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
-from jaxstat._validate import as_float_array, check_key, check_positive_int, is_concrete
+from jaxstat._validate import as_float_array, check_finite, check_key, check_positive_int, is_concrete
 
-__all__ = ["MLP", "mlp", "train", "TrainResult", "loss_fn", "batched_loss_fn", "cross_entropy", "accuracy"]
+__all__ = ["MLP", "mlp", "train", "TrainResult", "TrainHistory", "loss_fn", "batched_loss_fn", "cross_entropy", "accuracy"]
 
 _ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid,
                 "gelu": jax.nn.gelu, "identity": lambda z: z}
@@ -96,14 +98,60 @@ def mlp(key, widths=(64, 128, 128, 10), activation="tanh") -> MLP:
     return MLP(widths, activation, rngs)
 
 
+def _check_logits_labels(logits, labels):
+    """Shapes always; label values when concrete. Returns ``(logits, labels, valid)``.
+
+    ``valid`` is False where a (traced) label lies outside ``[0, n_classes)``:
+    there optax's one-hot would be all zeros and give a finite, plausible loss.
+    """
+    logits = as_float_array(logits, "logits")
+    labels = jnp.asarray(labels)
+    if logits.ndim < 1 or logits.shape[-1] < 1:
+        raise ValueError(f"logits must have a trailing class axis, shape (..., n_classes); got shape {logits.shape}")
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise ValueError(f"labels must be integer class labels; got dtype {labels.dtype}")
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"labels must have the shape of logits without its class axis, {logits.shape[:-1]}; got {labels.shape}"
+        )
+    n_classes = logits.shape[-1]
+    if is_concrete(labels) and labels.size:
+        host = np.asarray(labels)  # NumPy: inside a jit trace jnp.min of a constant would be staged
+        lo, hi = int(host.min()), int(host.max())
+        if lo < 0 or hi >= n_classes:
+            hint = " (for ±1 labels use (y + 1) // 2)" if lo == -1 else ""
+            raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} classes; got {lo} to {hi}{hint}")
+    return logits, labels, (labels >= 0) & (labels < n_classes)
+
+
 def cross_entropy(logits, labels):
-    """Per-sample softmax cross-entropy ``-log softmax(logits)[label]``, shape ``labels.shape``."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    """Per-sample softmax cross-entropy ``-log softmax(logits)[label]``, shape ``labels.shape``.
+
+    A label outside ``[0, n_classes)`` raises a ValueError; inside ``jit`` or
+    ``vmap``, where it cannot be checked, its sample's loss is NaN.
+
+    >>> import jax.numpy as jnp
+    >>> cross_entropy(jnp.zeros((2, 4)), jnp.array([0, 3])).tolist() == [float(jnp.log(4.0))] * 2
+    True
+    """
+    logits, labels, valid = _check_logits_labels(logits, labels)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    return jnp.where(valid, ce, jnp.nan)
 
 
 def accuracy(logits, labels):
-    """Fraction of rows whose argmax equals the label."""
-    return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
+    """Fraction of rows whose argmax equals the label (the mean over all leading axes).
+
+    A label outside ``[0, n_classes)`` raises a ValueError; inside ``jit`` or
+    ``vmap`` such a label makes the accuracy NaN.
+
+    >>> import jax.numpy as jnp
+    >>> round(float(accuracy(jnp.array([[2.0, 1.0], [0.0, 1.0], [3.0, 0.0]]), jnp.array([0, 1, 1]))), 4)
+    0.6667
+    """
+    logits, labels, valid = _check_logits_labels(logits, labels)
+    hits = (jnp.argmax(logits, axis=-1) == labels).astype(logits.dtype)
+    return jnp.where(jnp.all(valid), jnp.mean(hits), jnp.nan)
 
 
 def _check_data(model, x, y):
@@ -111,6 +159,7 @@ def _check_data(model, x, y):
     y = jnp.asarray(y)
     if x.ndim != 2:
         raise ValueError(f"x must be a 2-D array (samples, features); got shape {x.shape}")
+    check_finite(x, "x")
     if y.shape != (x.shape[0],) or not jnp.issubdtype(y.dtype, jnp.integer):
         raise ValueError(f"y must be integer labels of shape ({x.shape[0]},); got {y.dtype} of shape {y.shape}")
     if not isinstance(model, nnx.Module):
@@ -195,50 +244,69 @@ def batched_loss_fn(model, x, y, batch_size) -> tuple[Callable, nnx.State]:
     return f, params
 
 
-class TrainResult(NamedTuple):
-    """What ``train`` returns.
+class TrainHistory(NamedTuple):
+    """Per-epoch record of :func:`train`: ``loss`` and ``accuracy``, each ``(n_epochs,)``,
+    on the full training set after the epoch's updates."""
 
+    loss: jax.Array
+    accuracy: jax.Array
+
+
+class TrainResult(NamedTuple):
+    """What :func:`train` returns.
+
+    params: the trained parameters, an ``nnx.State`` (``nnx.split(model, nnx.Param, ...)[1]``),
+      the pytree ``loss_fn`` and the landscape tools take.
     model: the trained model (a new object; the input model is left as it was).
-    loss, accuracy: ``(n_epochs,)`` full-training-set loss and accuracy after each epoch.
+    opt_state: the optimizer state after the last step (pass it back as ``opt_state=`` to continue).
+    history: a :class:`TrainHistory` ``(loss, accuracy)``, each ``(n_epochs,)``.
     snapshots: ``(n_snapshots, n_params)`` flattened parameters at epochs
       ``0, k, 2k, ...`` (``k = snapshot_every``; epoch 0 is the initial point),
       or ``None``; ``unravel(snapshots[i])`` turns a row back into a params pytree.
     unravel: inverse of the flattening (``jax.flatten_util.ravel_pytree`` order).
     """
 
+    params: nnx.State
     model: nnx.Module
-    loss: jax.Array
-    accuracy: jax.Array
+    opt_state: object
+    history: TrainHistory
     snapshots: jax.Array | None
     unravel: Callable
 
 
-def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, key=None, snapshot_every=None) -> TrainResult:
+def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, *, key=None, snapshot_every=None,
+          opt_state=None) -> TrainResult:
     """Fit a classifier by softmax cross-entropy on integer labels with an optax optimizer.
 
-    Each epoch takes ``n // batch_size`` optimizer steps on minibatches of a
-    fresh random permutation (the last ``n mod batch_size`` samples of each
-    permutation sit that epoch out), or a single full-batch step when
-    ``batch_size`` is None. The run is one compiled ``lax.scan``.
+    Each epoch takes ``n // batch_size`` optimizer steps on minibatches (the
+    last ``n mod batch_size`` samples sit the epoch out), or a single
+    full-batch step when ``batch_size`` is None. With ``key`` the minibatches
+    come from a fresh random permutation every epoch; without it they take the
+    samples in order, the same every epoch (randomness is an option that
+    ``key`` turns on; full-batch training draws nothing). The run is one
+    compiled ``lax.scan``.
 
     Args:
       model: a Flax NNX module mapping ``(n, d)`` inputs to ``(n, classes)`` logits.
-      x, y: inputs ``(n, d)`` and int labels ``(n,)``.
+      x, y: inputs ``(n, d)``, finite, and int labels ``(n,)`` in ``[0, classes)``.
       optimizer: any ``optax.GradientTransformation`` (default ``optax.adam(1e-2)``).
       n_epochs: number of epochs, >= 1.
       batch_size: None for full batch, or an int in [1, n].
-      key: PRNG key for the shuffles (needed when ``batch_size`` is set).
+      key: optional PRNG key that turns on shuffling of the minibatches.
       snapshot_every: None, or record flattened parameters every that many epochs.
+      opt_state: optional optimizer state to continue from (``TrainResult.opt_state``
+        of a run with the same optimizer and model).
 
     Returns:
-      A ``TrainResult``; the input ``model`` is not modified.
+      A :class:`TrainResult` ``(params, model, opt_state, history, snapshots, unravel)``;
+      the input ``model`` is not modified.
 
     >>> import jax, optax
     >>> from jaxstat.datasets import digits
     >>> x, y = digits()
     >>> model = mlp(jax.random.key(0), (64, 10))
     >>> r = train(model, x, y, optax.adam(0.05), n_epochs=20, snapshot_every=10)
-    >>> r.loss.shape, r.snapshots.shape, bool(r.accuracy[-1] > 0.9)
+    >>> r.history.loss.shape, r.snapshots.shape, bool(r.history.accuracy[-1] > 0.9)
     ((20,), (3, 650), True)
     """
     x, y = _check_data(model, x, y)
@@ -251,17 +319,25 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, key=None, 
         batch_size = check_positive_int(batch_size, "batch_size")
         if batch_size > n:
             raise ValueError(f"batch_size must be at most the number of samples {n}; got {batch_size}")
-        if key is None:
-            raise ValueError("key must be a PRNG key when batch_size is set (minibatches are shuffled); got None")
-    if key is None:
-        key = jax.random.key(0)  # unused by full-batch training, which is deterministic
-    check_key(key)
+    shuffle = key is not None
+    key = check_key(key) if shuffle else jax.random.key(0)  # unused without shuffling
     if snapshot_every is not None:
         snapshot_every = check_positive_int(snapshot_every, "snapshot_every")
 
     graphdef, params, rest = _split(model)
     _, unravel = ravel_pytree(params)
-    opt_state = optimizer.init(params)
+    fresh = optimizer.init(params)
+    if opt_state is None:
+        opt_state = fresh
+    else:
+        got, want = jax.tree.structure(opt_state), jax.tree.structure(fresh)
+        shapes_ok = got == want and all(
+            jnp.shape(a) == jnp.shape(b) for a, b in zip(jax.tree.leaves(opt_state), jax.tree.leaves(fresh)))
+        if not shapes_ok:
+            raise ValueError(
+                "opt_state must be the state of this optimizer for this model (e.g. TrainResult.opt_state of a "
+                f"run with the same optimizer); got a state of structure {got}, expected {want}"
+            )
     n_batches = 1 if batch_size is None else n // batch_size
 
     def batch_loss(p, xb, yb):
@@ -277,7 +353,8 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, key=None, 
         if batch_size is None:
             batches = (x[None], y[None])
         else:
-            idx = jax.random.permutation(k, n)[: n_batches * batch_size].reshape(n_batches, batch_size)
+            order = jax.random.permutation(k, n) if shuffle else jnp.arange(n)
+            idx = order[: n_batches * batch_size].reshape(n_batches, batch_size)
             batches = (x[idx], y[idx])
         carry, _ = jax.lax.scan(step, carry, batches)
         logits = nnx.merge(graphdef, carry[0], rest)(x)
@@ -288,7 +365,7 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, key=None, 
         carry = (p, s)
         if snapshot_every is None:
             carry, hist = jax.lax.scan(epoch, carry, keys)
-            return carry[0], hist, None
+            return carry, hist, None
         n_blocks, n_tail = divmod(n_epochs, snapshot_every)
 
         def block(c, ks):
@@ -301,7 +378,8 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, key=None, 
         if n_tail:
             carry, tail = jax.lax.scan(epoch, carry, keys[n_blocks * snapshot_every:])
             hist = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), hist, tail)
-        return carry[0], hist, jnp.concatenate([first[None], snaps])
+        return carry, hist, jnp.concatenate([first[None], snaps])
 
-    new_params, (loss_hist, acc_hist), snaps = run(params, opt_state, jax.random.split(key, n_epochs))
-    return TrainResult(nnx.merge(graphdef, new_params, rest), loss_hist, acc_hist, snaps, unravel)
+    (new_params, new_state), (loss_hist, acc_hist), snaps = run(params, opt_state, jax.random.split(key, n_epochs))
+    return TrainResult(new_params, nnx.merge(graphdef, new_params, rest), new_state,
+                       TrainHistory(loss_hist, acc_hist), snaps, unravel)

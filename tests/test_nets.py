@@ -62,15 +62,33 @@ def test_full_batch_training_fits_the_digits(data):
     model = mlp(jax.random.key(0), (64, 32, 10))
     before = np.asarray(model.layers[0].kernel[...]).copy()
     r = train(model, x, y, optax.adam(1e-2), n_epochs=60)
-    assert r.loss.shape == r.accuracy.shape == (60,)
-    assert float(r.accuracy[-1]) > 0.95
-    assert float(r.loss[-1]) < float(r.loss[0])
+    h = r.history
+    assert h.loss.shape == h.accuracy.shape == (60,)
+    assert float(h.accuracy[-1]) > 0.95
+    assert float(h.loss[-1]) < float(h.loss[0])
     # the history is the trained model's own full-set loss and accuracy
     logits = r.model(x)
-    np.testing.assert_allclose(r.loss[-1], _np_cross_entropy(logits, y), rtol=1e-4)
-    assert float(r.accuracy[-1]) == pytest.approx(float(np.mean(np.argmax(logits, 1) == np.asarray(y))))
+    np.testing.assert_allclose(h.loss[-1], _np_cross_entropy(logits, y), rtol=1e-4)
+    assert float(h.accuracy[-1]) == pytest.approx(float(np.mean(np.argmax(logits, 1) == np.asarray(y))))
     np.testing.assert_array_equal(model.layers[0].kernel[...], before)  # the input model is untouched
     assert r.snapshots is None
+    # params is the trained model's nnx.Param state: the loss closure at r.params is the last history entry
+    f, params = loss_fn(r.model, x, y)
+    assert jax.tree.structure(r.params) == jax.tree.structure(params)
+    np.testing.assert_allclose(f(r.params), h.loss[-1], rtol=1e-5)
+
+
+def test_training_continues_from_opt_state(data):
+    """Two runs of 3 epochs, the second from the first's params and optimizer state, equal one run of 6."""
+    x, y = data
+    model = mlp(jax.random.key(0), (64, 10))
+    opt = optax.adam(1e-2)
+    full = train(model, x, y, opt, n_epochs=6)
+    first = train(model, x, y, opt, n_epochs=3)
+    second = train(first.model, x, y, opt, n_epochs=3, opt_state=first.opt_state)
+    np.testing.assert_allclose(second.history.loss, full.history.loss[3:], rtol=1e-5)
+    with pytest.raises(ValueError, match="opt_state"):
+        train(model, x, y, optax.sgd(0.1, momentum=0.9), n_epochs=1, opt_state=first.opt_state)
 
 
 def test_minibatch_training_is_reproducible_and_learns(data):
@@ -78,8 +96,23 @@ def test_minibatch_training_is_reproducible_and_learns(data):
     model = mlp(jax.random.key(0), (64, 32, 10), activation="relu")
     r1 = train(model, x, y, optax.sgd(0.1, momentum=0.9), n_epochs=5, batch_size=64, key=jax.random.key(3))
     r2 = train(model, x, y, optax.sgd(0.1, momentum=0.9), n_epochs=5, batch_size=64, key=jax.random.key(3))
-    np.testing.assert_array_equal(r1.loss, r2.loss)
-    assert float(r1.accuracy[-1]) > 0.9
+    np.testing.assert_array_equal(r1.history.loss, r2.history.loss)
+    assert float(r1.history.accuracy[-1]) > 0.9
+
+
+def test_minibatches_without_a_key_take_the_samples_in_order(data):
+    """Without key= nothing is random: one epoch of in-order minibatches equals hand-rolled SGD steps."""
+    x, y = data
+    x, y = x[:10], y[:10]
+    model = mlp(jax.random.key(0), (64, 10))
+    r = train(model, x, y, optax.sgd(0.5), n_epochs=1, batch_size=4)   # batches [0:4], [4:8]; 8, 9 sit out
+    f0, p = loss_fn(model, x[:4], y[:4])
+    p = jax.tree.map(lambda a, g: a - 0.5 * g, p, jax.grad(f0)(p))
+    f1 = loss_fn(model, x[4:8], y[4:8])[0]
+    p = jax.tree.map(lambda a, g: a - 0.5 * g, p, jax.grad(f1)(p))
+    np.testing.assert_allclose(ravel_pytree(r.params)[0], ravel_pytree(p)[0], rtol=1e-5, atol=1e-6)
+    shuffled = train(model, x, y, optax.sgd(0.5), n_epochs=1, batch_size=4, key=jax.random.key(1))
+    assert not np.allclose(ravel_pytree(shuffled.params)[0], ravel_pytree(p)[0])
 
 
 def test_snapshots_record_the_trajectory(data):
@@ -94,7 +127,7 @@ def test_snapshots_record_the_trajectory(data):
     final6 = ravel_pytree(nnx.split(r6.model, nnx.Param, ...)[1])[0]
     np.testing.assert_allclose(r6.snapshots[-1], final6, rtol=1e-6)
     np.testing.assert_allclose(r.snapshots[:3], r6.snapshots, rtol=1e-6)
-    np.testing.assert_allclose(r.loss[:6], r6.loss, rtol=1e-6)
+    np.testing.assert_allclose(r.history.loss[:6], r6.history.loss, rtol=1e-6)
     restored = r6.unravel(r6.snapshots[-1])
     assert jax.tree.structure(restored) == jax.tree.structure(params0)
 
@@ -131,7 +164,7 @@ def test_train_and_loss_bad_input(data):
     with pytest.raises(ValueError, match="batch_size"):
         train(model, x, y, batch_size=5000, key=jax.random.key(0))
     with pytest.raises(ValueError, match="key"):
-        train(model, x, y, batch_size=32)
+        train(model, x, y, batch_size=32, key=0)
     with pytest.raises(ValueError, match="optimizer"):
         train(model, x, y, optimizer="adam")
     with pytest.raises(ValueError, match="n_epochs"):

@@ -59,7 +59,9 @@ def check_loss(loss, params, name: str = "loss"):
         raise ValueError(f"{name}(params) must return a real float scalar; got dtype {out.dtype}")
     leaves = jax.tree_util.tree_leaves(params)
     if all(is_concrete(x) for x in leaves):
-        value = float(loss(params))
+        # Concrete params inside a caller's jit (a closure): evaluate eagerly, not staged into the trace.
+        with jax.ensure_compile_time_eval():
+            value = float(loss(params))
         if not math.isfinite(value):
             raise ValueError(f"{name}(params) must be finite at the centre params; got {value}")
     return loss

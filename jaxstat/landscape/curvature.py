@@ -35,49 +35,9 @@ from jaxstat.landscape._checks import (
     hvp_flat,
     n_params,
 )
+from jaxstat.landscape._compile import StaticFn, jit_loss
 
 __all__ = ["HessianEigs", "hvp", "hessian", "hessian_eigs", "lanczos_tridiag"]
-
-
-class _Static:
-    """A loss as a static jit argument, hashed and compared by identity.
-
-    Module-level jitted kernels take the loss as a static argument so that a
-    second call with the same loss (and same shapes) reuses the compiled
-    program instead of retracing and recompiling a fresh closure; wrapping
-    makes any callable usable there, hashable or not. The jit cache holds the
-    wrapper (and so the callable) alive, so an ``id`` is never reused while
-    its entry exists.
-    """
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __hash__(self):
-        return id(self.fn)
-
-    def __eq__(self, other):
-        return isinstance(other, _Static) and other.fn is self.fn
-
-    def __call__(self, *args):
-        return self.fn(*args)
-
-
-@functools.lru_cache(maxsize=64)
-def _jitted(loss):
-    return _Static(jax.jit(loss.fn))
-
-
-def _jit_loss(loss):
-    """``jax.jit(loss)``, one wrapper per loss (cached), for the centre check.
-
-    ``check_loss`` evaluates the loss once at the centre; compiled, that is one
-    XLA program instead of an eager op-by-op pass, and the cache keeps a
-    repeated call from recompiling it.
-    """
-    return _jitted(_Static(loss)).fn if callable(loss) else loss
 
 
 class HessianEigs(NamedTuple):
@@ -150,7 +110,20 @@ def lanczos_tridiag(matvec, v0, n_iter: int):
 
     ``Q`` is ``(n_iter, n)`` with orthonormal rows spanning the Krylov space
     of ``v0``; ``T = Q H Q^T`` is the dense ``(n_iter, n_iter)`` tridiagonal.
+    ``v0`` is a 1-D vector of length ``n`` and ``1 <= n_iter <= n``.
+
+    >>> import jax.numpy as jnp
+    >>> Q, T = lanczos_tridiag(lambda v: jnp.array([1.0, 2.0, 3.0]) * v, jnp.ones(3), 3)
+    >>> jnp.linalg.eigvalsh(T).round(4).tolist()
+    [1.0, 2.0, 3.0]
     """
+    if not callable(matvec):
+        raise ValueError(f"matvec must be a callable v -> H v; got {type(matvec).__name__}")
+    if jnp.ndim(v0) != 1 or jnp.shape(v0)[0] == 0:
+        raise ValueError(f"v0 must be a non-empty 1-D start vector; got shape {jnp.shape(v0)}")
+    n_iter = check_positive_int(n_iter, "n_iter")
+    if n_iter > jnp.shape(v0)[0]:
+        raise ValueError(f"n_iter must be at most the dimension {jnp.shape(v0)[0]} of v0; got {n_iter}")
     alg = decomp.tridiag_sym(n_iter, reortho="full", materialize=True, custom_vjp=False)
     Q, T, *_ = alg(matvec, v0)
     return Q, T
@@ -203,7 +176,7 @@ def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_ite
     """
     check_key(key)
     check_params(params)
-    check_loss(_jit_loss(loss), params)
+    check_loss(jit_loss(loss), params)
     check_choice(which, "which", ("largest", "smallest", "both"))
     k = check_positive_int(k, "k")
     n = n_params(params)
@@ -219,7 +192,7 @@ def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_ite
             f"n_iter must satisfy {k_total} (eigenpairs wanted) <= n_iter <= {n} (parameters); got {n_iter}"
         )
 
-    vals, vecs, res = _eigs_run(_Static(loss), params, key, k, which, n_iter)
+    vals, vecs, res = _eigs_run(StaticFn(loss), params, key, k, which, n_iter)
     return HessianEigs(vals, vecs, res)
 
 

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from matfree import stochtrace
 
-from jaxstat._validate import check_key, check_positive_int
+from jaxstat._validate import check_finite, check_key, check_positive_int
 from jaxstat.landscape._checks import (
     check_loss,
     check_params,
@@ -42,7 +42,8 @@ from jaxstat.landscape._checks import (
     hvp_flat,
     n_params,
 )
-from jaxstat.landscape.curvature import _jit_loss, _Static, lanczos_tridiag
+from jaxstat.landscape._compile import StaticFn, jit_loss
+from jaxstat.landscape.curvature import lanczos_tridiag
 
 __all__ = ["SpectralDensity", "spectral_density", "slq_nodes_weights"]
 
@@ -63,7 +64,21 @@ class SpectralDensity(NamedTuple):
 
 
 def slq_nodes_weights(matvec, probes, n_iter: int, batch_size=None):
-    """Gauss quadrature nodes and weights, ``(n_probes, n_iter)`` each, one row per probe."""
+    """Gauss quadrature nodes and weights, ``(n_probes, n_iter)`` each, one row per probe.
+
+    ``probes`` is ``(n_probes, n)`` and ``1 <= n_iter <= n``.
+
+    >>> import jax.numpy as jnp
+    >>> nodes, weights = slq_nodes_weights(lambda v: 2.0 * v, jnp.ones((2, 3)), 1)
+    >>> nodes.round(4).tolist(), weights.round(4).tolist()
+    ([[2.0], [2.0]], [[1.0], [1.0]])
+    """
+    if jnp.ndim(probes) != 2 or 0 in jnp.shape(probes):
+        raise ValueError(f"probes must be a non-empty (n_probes, n) array, one probe per row; got shape "
+                         f"{jnp.shape(probes)}")
+    n_iter = check_positive_int(n_iter, "n_iter")
+    if n_iter > jnp.shape(probes)[1]:
+        raise ValueError(f"n_iter must be at most the dimension {jnp.shape(probes)[1]} of the probes; got {n_iter}")
 
     def one(v):
         _, T = lanczos_tridiag(matvec, v / jnp.linalg.norm(v), n_iter)
@@ -114,7 +129,7 @@ def spectral_density(
     """
     check_key(key)
     check_params(params)
-    check_loss(_jit_loss(loss), params)
+    check_loss(jit_loss(loss), params)
     n_probes = check_positive_int(n_probes, "n_probes")
     n_iter = min(check_positive_int(n_iter, "n_iter"), n_params(params))
     n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
@@ -126,7 +141,8 @@ def spectral_density(
         grid = jnp.asarray(grid)
         if grid.ndim != 1 or grid.shape[0] < 2:
             raise ValueError(f"grid must be a 1D array of at least 2 points; got shape {grid.shape}")
-    return _density_run(_Static(loss), params, key, grid, n_probes, n_iter, n_grid, sigma, batch_size)
+        check_finite(grid, "grid")
+    return _density_run(StaticFn(loss), params, key, grid, n_probes, n_iter, n_grid, sigma, batch_size)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "n_probes", "n_iter", "n_grid", "sigma", "batch_size"))

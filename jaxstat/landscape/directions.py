@@ -46,14 +46,37 @@ _NORMALIZE = ("filter", "layer", None)
 _IGNORE = ("biasbn", None)
 
 
+def _check_tree_pair(a, b):
+    ta, tb = jax.tree.structure(a), jax.tree.structure(b)
+    if ta != tb:
+        raise ValueError(f"b must have the pytree structure of a; got {tb}, expected {ta}")
+    if not jax.tree.leaves(a):
+        raise ValueError("a must be a pytree with at least one array leaf; got none")
+    for (path, x), y in zip(jax.tree_util.tree_flatten_with_path(a)[0], jax.tree.leaves(b)):
+        if jnp.shape(x) != jnp.shape(y):
+            where = jax.tree_util.keystr(path)
+            raise ValueError(f"b{where} must have the shape of a{where}, {jnp.shape(x)}; got {jnp.shape(y)}")
+
+
 def tree_dot(a, b):
-    """``Σ_leaves Σ_i a_i b_i``: the Euclidean inner product of two like-shaped pytrees."""
+    """``Σ_leaves Σ_i a_i b_i``: the Euclidean inner product of two like-shaped pytrees.
+
+    >>> import jax.numpy as jnp
+    >>> float(tree_dot({"w": jnp.ones(2), "b": jnp.array(3.0)}, {"w": jnp.array([1.0, 2.0]), "b": jnp.array(2.0)}))
+    9.0
+    """
+    _check_tree_pair(a, b)
     parts = jax.tree.leaves(jax.tree.map(lambda u, v: jnp.vdot(u, v), a, b))
     return sum(parts[1:], parts[0])
 
 
 def tree_norm(a):
-    """``sqrt(tree_dot(a, a))``."""
+    """``sqrt(tree_dot(a, a))``.
+
+    >>> import jax.numpy as jnp
+    >>> float(tree_norm({"w": jnp.array([3.0]), "b": jnp.array(4.0)}))
+    5.0
+    """
     return jnp.sqrt(tree_dot(a, a))
 
 

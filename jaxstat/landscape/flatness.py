@@ -123,7 +123,12 @@ def sharpness(key, loss, params, *, epsilon: float = 1e-2, n_iter=None, n_sample
       >>> round(float(s.lambda_max), 4), round(float(s.epsilon_sharpness), 4)
       (4.0, 0.02)
     """
-    k_eig, k_trace, k_eps = jax.random.split(check_key(key), 3)
+    check_key(key)
+    # the cheap checks first, so a bad epsilon is refused before two Krylov runs
+    check_positive_float(epsilon, "epsilon")
+    check_positive_int(n_samples, "n_samples", minimum=2)
+    check_positive_int(n_steps, "n_steps")
+    k_eig, k_trace, k_eps = jax.random.split(key, 3)
     eigs = hessian_eigs(k_eig, loss, params, 1, "largest", n_iter=n_iter)
     trace = hessian_trace(k_trace, loss, params, n_samples)
     eps = epsilon_sharpness(k_eps, loss, params, epsilon, n_steps)

@@ -33,9 +33,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxstat._validate import as_float_array, check_key, check_positive_int
+from jaxstat._validate import as_float_array, check_finite, check_key, check_positive_int
 from jaxstat.landscape._checks import check_like, check_loss, check_params
-from jaxstat.landscape.curvature import _jit_loss, _Static
+from jaxstat.landscape._compile import StaticFn, jit_loss
 
 __all__ = ["line", "plane", "interpolate", "bezier_curve", "BezierCurve", "curve_loss", "CurveLoss", "bezier_point"]
 
@@ -44,7 +44,7 @@ def _check_grid(values, name):
     arr = as_float_array(values, name)
     if arr.ndim != 1 or arr.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array of coordinates; got shape {arr.shape}")
-    return arr
+    return check_finite(arr, name)
 
 
 def _check_chunk(chunk_size):
@@ -93,12 +93,12 @@ def line(loss, params, direction, xs, chunk_size=4):
     [0.0, 1.0, 4.0]
     """
     check_params(params)
-    check_loss(_jit_loss(loss), params)
+    check_loss(jit_loss(loss), params)
     direction = check_like(direction, params, "direction")
     xs = _check_grid(xs, "xs")
     chunk_size = _check_chunk(chunk_size)
 
-    return _line_run(_Static(loss), params, direction, xs, chunk_size)
+    return _line_run(StaticFn(loss), params, direction, xs, chunk_size)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
@@ -130,13 +130,13 @@ def plane(loss, params, d1, d2, xs, ys, chunk_size=4):
     [[0.0, 4.0, 9.0], [1.0, 5.0, 10.0]]
     """
     check_params(params)
-    check_loss(_jit_loss(loss), params)
+    check_loss(jit_loss(loss), params)
     d1 = check_like(d1, params, "d1")
     d2 = check_like(d2, params, "d2")
     xs = _check_grid(xs, "xs")
     ys = _check_grid(ys, "ys")
     chunk_size = _check_chunk(chunk_size)
-    return _plane_run(_Static(loss), params, d1, d2, xs, ys, chunk_size)
+    return _plane_run(StaticFn(loss), params, d1, d2, xs, ys, chunk_size)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
@@ -167,7 +167,24 @@ def interpolate(loss, params_a, params_b, xs, chunk_size=4):
 
 
 def bezier_point(params_a, params_b, control, t):
-    """``φ(t) = (1 - t)² θ_a + 2 t (1 - t) c + t² θ_b`` leafwise."""
+    """``φ(t) = (1 - t)² θ_a + 2 t (1 - t) c + t² θ_b`` leafwise, for a scalar ``t``.
+
+    ``params_b`` and ``control`` must be shaped like ``params_a``; ``t`` may
+    be traced (``jax.vmap`` over it draws the curve).
+
+    >>> import jax.numpy as jnp
+    >>> bezier_point(jnp.zeros(2), jnp.ones(2), jnp.array([0.0, 2.0]), 0.5).tolist()
+    [0.25, 1.25]
+    """
+    check_params(params_a, "params_a")
+    params_b = check_like(params_b, params_a, "params_b", "params_a")
+    control = check_like(control, params_a, "control", "params_a")
+    if jnp.ndim(t) != 0:
+        raise ValueError(f"t must be a scalar curve parameter (vmap over many); got shape {jnp.shape(t)}")
+    return _bezier(params_a, params_b, control, t)
+
+
+def _bezier(params_a, params_b, control, t):
     return jax.tree.map(
         lambda a, b, c: ((1 - t) ** 2 * a + 2 * t * (1 - t) * c + t**2 * b).astype(a.dtype),
         params_a, params_b, control,
@@ -224,7 +241,7 @@ def bezier_curve(key, loss, params_a, params_b, optimizer=None, n_steps=500, n_s
     dtype = jnp.result_type(jax.tree.leaves(params_a)[0])
 
     def objective(c, ts):
-        return jnp.mean(jax.vmap(lambda t: loss(bezier_point(params_a, params_b, c, t)))(ts))
+        return jnp.mean(jax.vmap(lambda t: loss(_bezier(params_a, params_b, c, t)))(ts))
 
     def step(carry, k):
         c, s = carry
@@ -268,6 +285,6 @@ def curve_loss(loss, params_a, params_b, control, ts, chunk_size=4) -> CurveLoss
 
     @jax.jit
     def run(a, b, c, t):
-        return _evaluate(lambda s: loss(bezier_point(a, b, c, s[0])), t[:, None], chunk_size)
+        return _evaluate(lambda s: loss(_bezier(a, b, c, s[0])), t[:, None], chunk_size)
 
     return CurveLoss(ts, run(params_a, params_b, control, ts), interpolate(loss, params_a, params_b, ts, chunk_size))

@@ -37,7 +37,6 @@ import jax.numpy as jnp
 from matfree import stochtrace
 
 from jaxstat._validate import check_key, check_positive_int
-from jaxstat.landscape.curvature import _jit_loss, _Static
 from jaxstat.landscape._checks import (
     check_choice,
     check_loss,
@@ -46,6 +45,7 @@ from jaxstat.landscape._checks import (
     flat_problem,
     hvp_flat,
 )
+from jaxstat.landscape._compile import StaticFn, jit_loss
 
 __all__ = ["TraceEstimate", "ProjectionCurvature", "hessian_trace", "random_projection_curvature"]
 
@@ -104,12 +104,12 @@ def hessian_trace(key, loss, params, n_samples: int = 100, method: str = "hutchi
     """
     check_key(key)
     check_params(params)
-    check_loss(_jit_loss(loss), params)
+    check_loss(jit_loss(loss), params)
     check_choice(method, "method", ("hutchinson", "hutch++"))
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4 if method == "hutch++" else 2)
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
-    est, err = _trace_run(_Static(loss), params, key, n_samples, method, batch_size)
+    est, err = _trace_run(StaticFn(loss), params, key, n_samples, method, batch_size)
     return TraceEstimate(est, err)
 
 
@@ -172,7 +172,7 @@ def random_projection_curvature(
     """
     check_key(key)
     check_params(params)
-    check_loss(_jit_loss(loss), params)
+    check_loss(jit_loss(loss), params)
     check_choice(method, "method", ("jvp", "finite_difference"))
     n_samples = check_positive_int(n_samples, "n_samples", minimum=2)
     if batch_size is not None:

@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstat._validate import check_positive_int, is_concrete
-from jaxstat.stats.observables import _trace
+from jaxstat.stats._core import block_stderrs, check_trace, select_level
+
 
 # --------------------------------------------------------------------------- #
 # autocorrelation
@@ -59,7 +60,7 @@ def autocorrelation(x, max_lag: int | None = None):
       >>> [round(float(r), 4) for r in rho]
       [1.0, -0.75, 0.5, -0.25]
     """
-    x = _trace(x, "x", 2)
+    x = check_trace(x, "x", 2)
     n = x.shape[0]
     if max_lag is None:
         max_lag = n - 1
@@ -77,7 +78,10 @@ def _tau_int(x, c, chain_axis=None):
     ok = lags >= c * tau
     # No W passes when the run is shorter than ~c tau: fall back to the full sum (unreliable).
     window = jnp.where(ok.any(axis=0), jnp.argmax(ok, axis=0), x.shape[0] - 1)
-    return jnp.take_along_axis(tau, window[None], axis=0)[0]
+    tau = jnp.take_along_axis(tau, window[None], axis=0)[0]
+    # A traced window constant cannot be refused at the boundary: c <= 0 or NaN would select
+    # W = 0 and report uncorrelated data, so it gives NaN instead.
+    return jnp.where(c > 0, tau, jnp.nan)
 
 
 def _check_c(c):
@@ -102,6 +106,8 @@ def integrated_autocorrelation_time(x, c: float = 5.0, chain_axis: int | None = 
     :math:`n \gtrsim 1000\,\tau_{\rm int}`. If no window passes (the run is
     too short) the sum runs over every lag. A constant series (to rounding:
     a frozen chain) gives NaN, and so does its :func:`effective_sample_size`.
+    Inside ``jit``/``vmap`` a NaN in the trace or a window constant ``c <= 0``
+    gives NaN.
 
     Args:
       x: a trace, shape ``(n_samples, ...)``, ``n_samples >= 2``.
@@ -126,7 +132,7 @@ def integrated_autocorrelation_time(x, c: float = 5.0, chain_axis: int | None = 
       >>> round(float(js.stats.integrated_autocorrelation_time(x, chain_axis=1)), 1)
       0.5
     """
-    x = _trace(x, "x", 2)
+    x = check_trace(x, "x", 2)
     _check_c(c)
     if chain_axis is not None:
         if isinstance(chain_axis, (bool, np.bool_)) or not isinstance(chain_axis, (int, np.integer)) or not (
@@ -145,13 +151,26 @@ def effective_sample_size(x, c: float = 5.0):
     Consistent with :func:`integrated_autocorrelation_time` (Sokal
     convention): uncorrelated data give :math:`n_{\rm eff} \approx n`.
 
+    Args:
+      x: a trace, shape ``(n_samples, ...)``, ``n_samples >= 2``, finite.
+      c: Sokal's window constant, a finite number > 0.
+
+    Returns:
+      :math:`n_{\rm eff}`, shape ``x.shape[1:]``. A constant (frozen) trace
+      gives NaN; so do, inside ``jit``/``vmap`` where they cannot raise, a
+      NaN in the trace and a traced ``c <= 0``.
+
     Example:
       >>> import jax, jaxstat as js
       >>> x = jax.random.normal(jax.random.key(0), (10000,))
       >>> round(float(js.stats.effective_sample_size(x)) / 10000, 1)
       1.0
+      >>> js.stats.effective_sample_size(x[:1])
+      Traceback (most recent call last):
+      ...
+      ValueError: x needs at least 2 sample(s) along axis 0 (Monte Carlo time); got shape (1,)
     """
-    x = _trace(x, "x", 2)
+    x = check_trace(x, "x", 2)
     _check_c(c)
     return x.shape[0] / (2 * _tau_int(x, jnp.asarray(c, x.dtype)))
 
@@ -193,7 +212,7 @@ def binning_error(x, n_bins: int = 32):
       1.291
     """
     n_bins = check_positive_int(n_bins, "n_bins", minimum=2)
-    x = _trace(x, "x")
+    x = check_trace(x, "x")
     if x.shape[0] < n_bins:
         raise ValueError(
             f"x needs at least n_bins = {n_bins} samples along axis 0 for binning; got shape {tuple(x.shape)}"
@@ -201,20 +220,9 @@ def binning_error(x, n_bins: int = 32):
     return _binning(x, n_bins)
 
 
-@functools.partial(jax.jit, static_argnames="min_blocks")
-def _levels(x, min_blocks):
-    ses = []
-    while x.shape[0] >= min_blocks:
-        k = x.shape[0]
-        ses.append(jnp.std(x, axis=0, ddof=1) / math.sqrt(k))
-        half = k // 2  # an odd last sample is dropped
-        x = jnp.mean(x[: 2 * half].reshape((half, 2) + x.shape[1:]), axis=1)
-    return jnp.stack(ses)
-
-
 def _check_blocking(x, min_blocks):
     min_blocks = check_positive_int(min_blocks, "min_blocks", minimum=2)
-    x = _trace(x, "x")
+    x = check_trace(x, "x")
     if x.shape[0] < min_blocks:
         raise ValueError(
             f"x needs at least min_blocks = {min_blocks} samples along axis 0 for blocking; "
@@ -245,21 +253,8 @@ def blocking_levels(x, min_blocks: int = 32):
       ([1, 2, 4], (3,))
     """
     x, min_blocks = _check_blocking(x, min_blocks)
-    se = _levels(x, min_blocks)
+    se = block_stderrs(x, min_blocks)
     return 2 ** np.arange(se.shape[0]), se
-
-
-@functools.partial(jax.jit, static_argnames=("n", "rule"))
-def _select_level(se, n, rule):
-    if rule == "max":
-        return jnp.max(se, axis=0)
-    n_levels = se.shape[0]
-    k = np.arange(n_levels, dtype=np.float64).reshape((-1,) + (1,) * (se.ndim - 1))
-    # Lee et al. / Wolff: the first level with B^3 > 2 n (2 tau_int)^2, where
-    # (SE_k / SE_0)^2 estimates 2 tau_int; compared in logs so B^3 cannot overflow.
-    ok = jnp.asarray(3 * math.log(2) * k, se.dtype) > math.log(2 * n) + 4 * jnp.log(se / se[0])
-    level = jnp.where(ok.any(axis=0), jnp.argmax(ok, axis=0), n_levels - 1)
-    return jnp.take_along_axis(se, level[None], axis=0)[0]
 
 
 def blocking_error(x, min_blocks: int = 32, rule: str = "plateau"):
@@ -297,7 +292,7 @@ def blocking_error(x, min_blocks: int = 32, rule: str = "plateau"):
         raise ValueError(f"rule must be 'plateau' or 'max'; got {rule!r}")
     x, min_blocks = _check_blocking(x, min_blocks)
     # two compiled pieces, so blocking_levels and blocking_error share the expensive one
-    return _select_level(_levels(x, min_blocks), x.shape[0], rule)
+    return select_level(block_stderrs(x, min_blocks), x.shape[0], rule)
 
 
 def mean_and_error(x, min_blocks: int = 32, rule: str = "plateau"):
@@ -310,4 +305,4 @@ def mean_and_error(x, min_blocks: int = 32, rule: str = "plateau"):
       >>> bool(abs(float(mean) - 3.0) < 4 * float(err)), bool(0.8 < float(err) * 64 < 1.2)
       (True, True)
     """
-    return jnp.mean(_trace(x, "x"), axis=0), blocking_error(x, min_blocks, rule)
+    return jnp.mean(check_trace(x, "x"), axis=0), blocking_error(x, min_blocks, rule)

@@ -26,10 +26,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from jaxstat._validate import check_positive_int
-from jaxstat.stats.errors import _levels, _select_level
-from jaxstat.stats.observables import _trace
+from jaxstat._validate import check_positive_int, is_concrete
+from jaxstat.stats._core import block_stderrs, check_trace, select_level
 
 __all__ = ["SteppingStone", "stepping_stone"]
 
@@ -77,7 +77,7 @@ def stepping_stone(betas, energies, min_blocks: int = 32) -> SteppingStone:
       True
     """
     min_blocks = check_positive_int(min_blocks, "min_blocks", minimum=2)
-    e = _trace(energies, "energies", min_samples=min_blocks)
+    e = check_trace(energies, "energies", min_samples=min_blocks)
     if e.ndim != 2 or e.shape[1] < 2:
         raise ValueError(f"energies must have shape (n_samples, R) with R >= 2 rungs; got shape {tuple(e.shape)}")
     betas = jnp.asarray(betas, e.dtype)
@@ -86,11 +86,15 @@ def stepping_stone(betas, energies, min_blocks: int = 32) -> SteppingStone:
             f"betas must have shape (R,) = ({e.shape[1]},) to match energies of shape {tuple(e.shape)}; "
             f"got shape {tuple(betas.shape)}"
         )
+    if is_concrete(betas):
+        b = np.asarray(betas)
+        if not (np.isfinite(b).all() and (b >= 0).all()):
+            raise ValueError(f"betas must be finite inverse temperatures >= 0; got {b.tolist()}")
     w = -(betas[1:] - betas[:-1]) * e[:, :-1]          # samples at the lower rung of each pair
     shift = jnp.max(w, axis=0)
     y = jnp.exp(w - shift)
     mean = jnp.mean(y, axis=0)
-    se = _select_level(_levels(y, min_blocks), y.shape[0], "plateau")
+    se = select_level(block_stderrs(y, min_blocks), y.shape[0], "plateau")
     ratios = shift + jnp.log(mean)
     stderr = se / mean
     zero = jnp.zeros((1,), e.dtype)

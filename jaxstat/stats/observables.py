@@ -8,36 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, check_beta, check_positive_int, is_concrete
+from jaxstat._validate import check_beta, check_positive_int, is_concrete
+from jaxstat.stats._core import check_trace
 
 
 # --------------------------------------------------------------------------- #
 # boundary checks
 # --------------------------------------------------------------------------- #
-def _trace(x, name: str = "x", min_samples: int = 1):
-    """A floating array with a leading time axis of at least ``min_samples``."""
-    arr = as_float_array(x, name)
-    if arr.ndim == 0:
-        raise ValueError(
-            f"{name} must have a leading Monte Carlo time axis, shape (n_samples, ...); got a scalar"
-        )
-    if arr.shape[0] < min_samples:
-        raise ValueError(
-            f"{name} needs at least {min_samples} sample(s) along axis 0 (Monte Carlo time); "
-            f"got shape {tuple(arr.shape)}"
-        )
-    if is_concrete(arr) and arr.size:
-        n_bad = int(_count_nonfinite(arr))  # reduced on device: one scalar comes back
-        if n_bad:
-            raise ValueError(f"{name} must be finite; got {n_bad} NaN or inf value(s)")
-    return arr
-
-
-@jax.jit
-def _count_nonfinite(x):
-    return jnp.sum(~jnp.isfinite(x))
-
-
 def _betas(beta, dtype, result_shape, name: str = "beta"):
     """A scalar beta, or an array of betas broadcastable to the per-trace result shape."""
     if jnp.ndim(beta) == 0:
@@ -94,7 +71,8 @@ def susceptibility(m, beta, n_spins: int, absolute: bool = True):
       absolute: use :math:`\langle |m| \rangle` (default) or :math:`\langle m \rangle`.
 
     Returns:
-      :math:`\chi`, shape ``m.shape[1:]``, in ``m``'s float dtype.
+      :math:`\chi`, shape ``m.shape[1:]``, in ``m``'s float dtype. Inside
+      ``jit``/``vmap``, a column with ``|m| > 1`` or a negative or NaN beta gives NaN.
 
     Example:
       >>> import jax.numpy as jnp, jaxstat as js
@@ -104,7 +82,7 @@ def susceptibility(m, beta, n_spins: int, absolute: bool = True):
       >>> round(float(js.stats.susceptibility(m, 0.5, 4, absolute=False)), 4)
       1.25
     """
-    m = _trace(m, "m")
+    m = check_trace(m, "m")
     n_spins = check_positive_int(n_spins, "n_spins")
     if is_concrete(m) and m.size:
         largest = float(jnp.max(jnp.abs(m)))
@@ -114,7 +92,11 @@ def susceptibility(m, beta, n_spins: int, absolute: bool = True):
                 f"got max |m| = {largest:.4g}"
             )
     beta = _betas(beta, m.dtype, m.shape[1:])
-    return _fluctuation(m, beta, jnp.asarray(n_spins), absolute=bool(absolute))
+    chi = _fluctuation(m, beta, jnp.asarray(n_spins), absolute=bool(absolute))
+    # Inside jit/vmap the checks above cannot see values: a total instead of a per-spin
+    # magnetization, or a negative or NaN beta, gives NaN rather than a plausible number.
+    ok = (jnp.max(jnp.abs(m), axis=0) <= 1 + 1e-5) & (beta >= 0)
+    return jnp.where(ok, chi, jnp.nan)
 
 
 def specific_heat(e, beta, n_spins: int):
@@ -129,7 +111,8 @@ def specific_heat(e, beta, n_spins: int):
       n_spins: the number of spins N.
 
     Returns:
-      :math:`c`, shape ``e.shape[1:]``, in ``e``'s float dtype.
+      :math:`c`, shape ``e.shape[1:]``, in ``e``'s float dtype. Inside
+      ``jit``/``vmap``, a negative or NaN beta gives NaN.
 
     Example:
       >>> import jax.numpy as jnp, jaxstat as js
@@ -137,10 +120,11 @@ def specific_heat(e, beta, n_spins: int):
       >>> round(float(js.stats.specific_heat(e, 0.5, 4)), 4)
       0.25
     """
-    e = _trace(e, "e")
+    e = check_trace(e, "e")
     n_spins = check_positive_int(n_spins, "n_spins")
     beta = _betas(beta, e.dtype, e.shape[1:])
-    return _fluctuation(e, beta, jnp.asarray(n_spins), square_beta=True)
+    c = _fluctuation(e, beta, jnp.asarray(n_spins), square_beta=True)
+    return jnp.where(beta >= 0, c, jnp.nan)  # a traced negative beta would square to a plausible one
 
 
 def binder_cumulant(m):
@@ -162,7 +146,7 @@ def binder_cumulant(m):
       >>> round(float(js.stats.binder_cumulant(jnp.array([0.8, -0.8, 0.8]))), 4)
       0.6667
     """
-    return _binder(_trace(m, "m"))
+    return _binder(check_trace(m, "m"))
 
 
 @jax.jit

@@ -79,13 +79,42 @@ def ising_snapshots(L: int, temperatures, n_sweeps: int, seed: int = 1):
     return np.asarray(jax.jit(jax.vmap(final))(betas))
 
 
-def ising_section(outdir: Path, quick: bool = False, bar=None) -> str:
-    from jaxstat import exact, plot
+def ising_settings(quick: bool = False) -> dict:
+    """The section's lattice sizes, temperatures and run lengths (``quick``: the CI-sized tour).
 
-    sizes = (8, 16, 32) if quick else (8, 16, 32, 64)
+    >>> sorted(ising_settings(quick=True))
+    ['burn_in', 'n_chains', 'n_sweeps', 'sizes', 'snapshot_size', 'snapshot_sweeps', 'temperatures']
+    """
     # evenly spaced, denser where the curves bend near T_c = 2.269
     temperatures = np.unique(np.round(np.concatenate([np.linspace(1.5, 3.5, 11), np.linspace(2.15, 2.45, 7)]), 3))
     n_chains, n_sweeps, burn_in = (4, 600, 200) if quick else (16, 4000, 1000)
+    return {
+        "sizes": (8, 16, 32) if quick else (8, 16, 32, 64),
+        "temperatures": temperatures,
+        "n_chains": n_chains,
+        "n_sweeps": n_sweeps,
+        "burn_in": burn_in,
+        "snapshot_size": 96 if quick else 128,
+        "snapshot_sweeps": 500 if quick else 2000,
+    }
+
+
+def ising_section(outdir: Path, quick: bool = False, bar=None, settings: dict | None = None) -> str:
+    """Thermodynamics of the 2D Ising model against Onsager, and snapshots below, at and above T_c.
+
+    ``settings`` overrides entries of :func:`ising_settings` (e.g. smaller
+    lattices for a test); the figures are ``ising_thermodynamics.png`` and
+    ``ising_snapshots.png`` in ``outdir``.
+    """
+    from jaxstat import exact, plot
+
+    cfg = ising_settings(quick)
+    unknown = sorted(set(settings or {}) - set(cfg))
+    if unknown:
+        raise ValueError(f"settings must have keys among {sorted(cfg)}; got unknown {unknown}")
+    cfg.update(settings or {})
+    sizes, temperatures = tuple(cfg["sizes"]), np.asarray(cfg["temperatures"], float)
+    n_chains, n_sweeps, burn_in = cfg["n_chains"], cfg["n_sweeps"], cfg["burn_in"]
     curves, timings = {}, {}
     for L in sizes:
         if bar is not None:
@@ -108,7 +137,7 @@ def ising_section(outdir: Path, quick: bool = False, bar=None) -> str:
     if bar is not None:
         _stage(bar, "Ising snapshots below, at and above T_c")
     snap_t = (2.0, tc, 3.0)
-    configs = ising_snapshots(96 if quick else 128, snap_t, 500 if quick else 2000)
+    configs = ising_snapshots(cfg["snapshot_size"], snap_t, cfg["snapshot_sweeps"])
     fig = plot.spin_snapshots(
         configs,
         [f"T = {t:.3f}" + (" (T_c)" if t == tc else "") for t in snap_t],
@@ -119,8 +148,8 @@ def ising_section(outdir: Path, quick: bool = False, bar=None) -> str:
     lines = [
         "## Ising model (2D, checkerboard Metropolis)",
         "",
-        f"Lattices L = {', '.join(map(str, sizes))}, {len(temperatures)} temperatures in [1.5, 3.5], "
-        f"{n_chains} chains each, {burn_in} burn-in + {n_sweeps} measured sweeps; one vmapped compiled "
+        f"Lattices L = {', '.join(map(str, sizes))}, {len(temperatures)} temperatures in "
+        f"[{temperatures.min():g}, {temperatures.max():g}], {n_chains} chains each, {burn_in} burn-in + {n_sweeps} measured sweeps; one vmapped compiled "
         "call per lattice size. Fluctuations (c, chi, U4) come from moments pooled over the chains; "
         "error bars are jackknife standard errors over independent chains.",
         "",

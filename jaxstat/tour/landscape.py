@@ -180,7 +180,7 @@ def landscape_experiment(quick: bool = False, hidden: int = 16, weight_decay: fl
     t_train = time.perf_counter() - t0
 
     res = {"cfg": cfg, "hidden": hidden, "weight_decay": weight_decay, "t_train": t_train,
-           "accuracy": {"minimum": float(trained.accuracy[-1]),
+           "accuracy": {"minimum": float(trained.history.accuracy[-1]),
                         "saddle": float(nets.accuracy(_logits(trained.model, p_saddle, x), y))}}
     for name, p, k in (("saddle", p_saddle, 2), ("minimum", p_min, 1)):
         stage(bar, f"Landscape: Lanczos, planes, traces and spectral density at the {name}")
@@ -202,7 +202,7 @@ def landscape_figures(res: dict, outdir: Path) -> list[str]:
     """Write the section's figures; returns their file names."""
     from jaxstat import plot
 
-    plt = plot._plt()
+    plt = plot.pyplot()
     names = []
     fig, axes = plt.subplots(2, 2, figsize=(10.5, 8.4), constrained_layout=True)
     for row, name in enumerate(("minimum", "saddle")):

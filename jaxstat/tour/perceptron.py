@@ -61,7 +61,7 @@ def perceptron_section(outdir: Path, quick: bool = False, bar=None) -> str:
 
     stage(bar, "Perceptron: fruit sorting")
     fruit = fruit_demo()
-    plt = plot._plt()
+    plt = plot.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for ax, (name, (x, y, r, errors, separable)) in zip(axes, fruit.items()):
         plot.fruit_boundary(x, y, r.w, r.b, ax=ax,

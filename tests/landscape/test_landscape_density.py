@@ -27,7 +27,10 @@ def test_quadrature_moments_match_the_spectrum():
         for p in (1, 2, 3):
             per_probe = np.sum(weights * nodes**p, axis=1)
             mean, err = per_probe.mean(), per_probe.std(ddof=1) / np.sqrt(n_probes)
-            assert abs(mean - np.mean(SPECTRUM**p)) < 3 * err, (p, mean, err)
+            # the moments are unbiased (Gauss quadrature is exact for degree < 16); the mean of 60
+            # i.i.d. probes over its standard error is t with 59 dof: P(|t_59| > 4.6) = 2e-5 per
+            # moment, 7e-5 for the three (the false-failure probability).
+            assert abs(mean - np.mean(SPECTRUM**p)) < 4.6 * err, (p, mean, err)
         # nodes are Ritz values: inside the spectrum
         assert nodes.min() >= SPECTRUM[0] - 1e-9 and nodes.max() <= SPECTRUM[-1] + 1e-9
 
