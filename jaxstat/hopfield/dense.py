@@ -164,10 +164,10 @@ def dense_energy(patterns, states, kind: str = "polynomial", degree: int = 3, sh
       >>> import jax.numpy as jnp
       >>> from jaxstat.hopfield import dense_energy
       >>> xi = jnp.array([[1., 1., 1., 1.], [1., -1., 1., -1.]])
-      >>> dense_energy(xi, xi[0], degree=3)   # -(4^3 + 0^3) / (3 * 4^2)
-      Array(-1.3333334, dtype=float32)
-      >>> dense_energy(xi, xi[0], kind="exponential")   # -log(e^4 + e^0)
-      Array(-4.01815, dtype=float32)
+      >>> round(float(dense_energy(xi, xi[0], degree=3)), 5)   # -(4^3 + 0^3) / (3 * 4^2)
+      -1.33333
+      >>> round(float(dense_energy(xi, xi[0], kind="exponential")), 5)   # -log(e^4 + e^0)
+      -4.01815
     """
     xi, s, degree, sharpness = _binary_args(patterns, states, "states", kind, degree, sharpness)
     e = _energy(s @ xi.T, jnp.ones(xi.shape[:1], bool), xi.shape[1], kind, degree, sharpness)
