@@ -180,9 +180,10 @@ def test_ais_error_shrinks_with_more_runs(models):
     log_ratio = np.log(np.asarray(large.stderr) / np.asarray(small.stderr))
     sem = log_ratio.std(ddof=1) / math.sqrt(N_MODELS)
     assert within_t(log_ratio.mean(), math.log(0.5), sem, N_MODELS - 1), (log_ratio.mean(), sem)
-    err_small = np.sqrt(np.mean(np.asarray(small.log_z - exact) ** 2))
-    err_large = np.sqrt(np.mean(np.asarray(large.log_z - exact) ** 2))
-    assert err_large < err_small
+    # That the errors themselves shrink follows from the two checks above (the large run's
+    # errors are consistent with its error bars, which are half the small run's). A bare
+    # err_large < err_small had no error bar: over 24 models its false-failure probability
+    # is P(F(24, 24) > 4) = 6e-4, above this suite's 1e-4 per test, so it is not asserted.
 
 
 def test_calibration_check_catches_a_dishonest_error_bar(models):
