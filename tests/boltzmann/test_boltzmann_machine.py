@@ -175,7 +175,8 @@ def test_sampled_learning_increases_the_exact_likelihood():
     ll = log_likelihood_path(r, m0, data)
     assert r.chains.shape == (100, 4) and set(np.unique(r.chains)) <= {0.0, 1.0}
     # from 0.67 nats below the bound to within 0.02: the stochastic gradient's
-    # noise (100 chains x 5 sweeps, lr 0.5) costs ~1e-3 nats at stationarity
+    # noise (100 chains x 5 sweeps, lr 0.5) costs ~1e-3 nats at stationarity and
+    # fluctuates by about as much, so 0.02 is ~20 of those (false failure negligible)
     assert ll[0] < -entropy - 0.5
     assert -entropy - ll[-1] < 0.02
 
