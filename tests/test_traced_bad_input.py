@@ -87,7 +87,7 @@ def test_step_with_an_int_key_names_the_key(name):
 def test_neuron_energy_refuses_spins_and_bad_shapes():
     W = jnp.array([[0.0, 1.0, 0.5], [1.0, 0.0, -1.0], [0.5, -1.0, 0.0]])
     theta = jnp.array([0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="activities must be 0/1 neuron states.*-1"):
+    with pytest.raises(ValueError, match="activities must contain only 0 and 1.*-1"):
         js.ising.neuron_energy(W, theta, jnp.array([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match=r"activities must have trailing axis 3"):
         js.ising.neuron_energy(W, theta, jnp.ones(4))
