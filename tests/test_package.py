@@ -1,5 +1,6 @@
 """Package-level promises: import is light (no matplotlib), the CLI works, public names exist."""
 
+import re
 import subprocess
 import sys
 
@@ -88,3 +89,9 @@ def test_quick_tour_section(tmp_path, section):
     assert QUICK_TOUR_HEADINGS[section] in (out / "summary.md").read_text()
     for name in QUICK_TOUR_FIGURES[section]:
         assert (out / f"{name}.png").stat().st_size > 1000, name
+    # index.html shows exactly the figures written, each with a caption, and the section's results
+    page = (out / "index.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<img src="([^"]+)" alt="([^"]*)"', page)
+    assert sorted(src for src, _ in shown) == sorted(f"{name}.png" for name in QUICK_TOUR_FIGURES[section])
+    assert all(len(alt) > 40 for _, alt in shown), shown
+    assert "see below" not in page  # every section states its results

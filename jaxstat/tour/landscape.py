@@ -297,10 +297,21 @@ def landscape_section(outdir: Path, quick: bool = False, bar=None) -> str:
         f"saddle (there: " + ", ".join(f"{k} {v:.1f} s" for k, v in s["times"].items())
         + f"); figures {res['t_figures']:.1f} s; section {t_total:.1f} s.",
         "",
-        "![planes](landscape_planes.png)",
-        "![surfaces](landscape_surfaces.png)",
-        "![curvatures](landscape_curvatures.png)",
-        "![spectrum](landscape_spectrum.png)",
+        f"**Result:** at the minimum λ_max = {float(m['hd'].eigenvalues[0]):.4g}, λ_min = "
+        f"{float(m['hd'].eigenvalues[1]):.3g}; at the saddle λ_min = {float(s['hd'].eigenvalues[1]):.3g} < 0, yet "
+        f"{np.mean(s['plane_curv'] < 0):.1%} of random directions see negative curvature there",
+        "",
+        "![Loss contours in a random (filter-normalized) plane and in the plane of the Hessian eigenvectors of "
+        "λ_max and λ_min, at the minimum (top) and at the saddle (bottom): only the Hessian plane shows the "
+        "saddle's downhill direction.](landscape_planes.png)",
+        "![The loss around the saddle as a surface: over a random plane in Li et al.'s [-1, 1]² window "
+        "(filter-normalized units) it looks like a bowl; over the plane of v_max and v_min it is a "
+        "saddle.](landscape_surfaces.png)",
+        "![Histogram of the curvature along random unit directions, at the minimum and at the saddle, with "
+        "tr(H)/n from Hutch++: random projections see the average curvature, not the negative "
+        "eigenvalues.](landscape_curvatures.png)",
+        "![Spectral density of the Hessian by stochastic Lanczos quadrature, at the minimum and at the "
+        "saddle (log scale): a bulk near zero and a few outliers.](landscape_spectrum.png)",
         "",
         "| | minimum | saddle |",
         "|---|---|---|",

@@ -94,7 +94,15 @@ def spinglass_section(outdir: Path, quick: bool = False, bar=None) -> str:
         "same sample is narrow around 0 at T = 1.5 (width ~ 1/sqrt(N)) and broad, with weight at "
         "+-q_EA, at T = 0.5.",
         "",
-        "![spin glass](spin_glass.png)",
+        f"**Result:** N = {sizes[-1]}: e(T = 1.5) = {e_mean[sizes[-1]][0][rungs[1.5]]:.4f} ± "
+        f"{e_mean[sizes[-1]][1][rungs[1.5]]:.4f} (annealed -1/(2T) = {-1 / 3:.4f}); e(T = 0.5) = "
+        f"{e_mean[sizes[-1]][0][rungs[0.5]]:.4f} (Parisi ground state {GROUND_STATE_ENERGY}); <q^2> grows from "
+        f"{np.mean(p_q[1.5][sizes[-1]] ** 2):.3f} at T = 1.5 to {np.mean(p_q[0.5][sizes[-1]] ** 2):.3f} at T = 0.5",
+        "",
+        "![Energy per spin against temperature for each N (mean over disorder samples with standard errors), "
+        "with the annealed high-temperature result -1/(2T) and Parisi's ground-state energy. The overlap "
+        "distribution P(q) of two replicas above (T = 1.5, narrow around 0) and below (T = 0.5, broad) the "
+        "spin-glass transition at T = 1.](spin_glass.png)",
         "",
         "| N | e(T=1.5) | -1/(2T) | e(T=0.5) | <q^2> at T=1.5 | <q^2> at T=0.5 |",
         "|---|---|---|---|---|---|",
