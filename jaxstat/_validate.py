@@ -198,6 +198,28 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_shape(shape, name: str = "shape", minimum: int = 1) -> tuple[int, ...]:
+    """A static shape: an int or a sequence of Python ints, each >= ``minimum``, as a tuple.
+
+    ``minimum=1`` (a lattice's side lengths) also refuses the empty shape;
+    ``minimum=0`` (a batch of configurations, e.g. ``random_spins``) allows
+    zero-length axes and ``()``.
+
+    >>> check_shape((4, 4)), check_shape(8), check_shape((), minimum=0)
+    ((4, 4), (8,), ())
+    """
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError as err:
+        raise ValueError(f"{name} must be a tuple of integers >= {minimum}, e.g. (L, L) or (N,); "
+                         f"got {shape!r}") from err
+    if not shape and minimum >= 1:
+        raise ValueError(f"{name} must have at least one side length; got ()")
+    return tuple(check_positive_int(length, f"{name}[{i}]", minimum=minimum) for i, length in enumerate(shape))
+
+
 def check_sizes(n, name: str = "n") -> tuple[int, ...]:
     """A size (an integer >= 1) or a non-empty 1-D sequence of them, as a tuple of ints.
 

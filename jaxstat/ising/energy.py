@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstat import _kernels  # a module import: _kernels imports ising.models (import cycle)
-from jaxstat._validate import check_float_dtype, check_key, check_spins, float_dtype
+from jaxstat._validate import check_float_dtype, check_key, check_shape, check_spins, float_dtype
 from jaxstat.ising.models import DenseIsing, Model
 
 # --------------------------------------------------------------------------- #
@@ -104,17 +104,6 @@ def magnetization(spins, model: Model | None = None):
     return jnp.mean(s, axis=tuple(range(s.ndim - d, s.ndim)))
 
 
-def _check_configuration_shape(shape) -> tuple:
-    try:
-        shape = tuple(shape)
-        ok = all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 0 for x in shape)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"shape must be a tuple of non-negative ints, e.g. (L, L) or (N,); got {shape!r}")
-    return tuple(int(x) for x in shape)
-
-
 def random_spins(key, shape, dtype=None, magnetization=None):
     """Uniformly random ±1 configuration(s) of the given shape (a model's
     :func:`site_shape`, optionally with leading batch axes).
@@ -133,7 +122,7 @@ def random_spins(key, shape, dtype=None, magnetization=None):
       -0.25
     """
     check_key(key)
-    shape = _check_configuration_shape(shape)
+    shape = check_shape(shape, minimum=0)
     dtype = check_float_dtype(dtype or float_dtype())
     if magnetization is None:
         return jax.random.rademacher(key, shape, dtype=dtype)

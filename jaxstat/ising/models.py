@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstat._validate import as_float_array, check_coupling_matrix, check_key, check_positive_int, float_dtype, is_concrete
+from jaxstat._validate import (as_float_array, check_coupling_matrix, check_key, check_positive_int, check_shape,
+                               float_dtype, is_concrete)
 
 @dataclasses.dataclass(frozen=True)
 class LatticeIsing:
@@ -76,20 +77,6 @@ Model = LatticeIsing | DenseIsing
 # --------------------------------------------------------------------------- #
 # constructors
 # --------------------------------------------------------------------------- #
-def _check_shape(shape) -> tuple:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    try:
-        shape = tuple(shape)
-    except TypeError as err:
-        raise ValueError(f"shape must be a tuple of side lengths; got {shape!r}") from err
-    if not shape:
-        raise ValueError("shape must have at least one side length; got ()")
-    for i, length in enumerate(shape):
-        check_positive_int(length, f"shape[{i}]", minimum=1)
-    return tuple(int(length) for length in shape)
-
-
 def _boundary_mask(shape: tuple, periodic: tuple) -> np.ndarray:
     """(d, *shape) array: 1 for existing bonds, 0 for bonds across open edges."""
     mask = np.ones((len(shape),) + shape, dtype=bool)
@@ -127,7 +114,7 @@ def lattice(shape, J=1.0, h=0.0, periodic=True, dtype=None) -> LatticeIsing:
       >>> float(js.ising.energy(m, jnp.ones((4, 4))))  # 32 bonds, all satisfied
       -32.0
     """
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     d = len(shape)
     if isinstance(periodic, (bool, np.bool_)):
         periodic = (bool(periodic),) * d
@@ -237,7 +224,9 @@ def edwards_anderson(key, shape, bonds: str = "pm", h=0.0, periodic=True, dtype=
       shape: lattice side lengths.
       bonds: ``"pm"`` for ``J = ±1`` with equal probability, ``"gaussian"``
         for ``J ~ N(0, 1)``.
-      h, periodic, dtype: as in :func:`lattice`.
+      h: fields, as in :func:`lattice`.
+      periodic: boundary conditions, as in :func:`lattice`.
+      dtype: float dtype, as in :func:`lattice`.
 
     Example:
       >>> import jax, jaxstat as js
@@ -245,7 +234,7 @@ def edwards_anderson(key, shape, bonds: str = "pm", h=0.0, periodic=True, dtype=
       >>> m.J.shape
       (2, 4, 4)
     """
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     check_key(key)
     dt = dtype or float_dtype()
     full = (len(shape),) + shape
