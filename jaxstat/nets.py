@@ -255,15 +255,16 @@ class TrainHistory(NamedTuple):
 class TrainResult(NamedTuple):
     """What :func:`train` returns.
 
-    params: the trained parameters, an ``nnx.State`` (``nnx.split(model, nnx.Param, ...)[1]``),
-      the pytree ``loss_fn`` and the landscape tools take.
-    model: the trained model (a new object; the input model is left as it was).
-    opt_state: the optimizer state after the last step (pass it back as ``opt_state=`` to continue).
-    history: a :class:`TrainHistory` ``(loss, accuracy)``, each ``(n_epochs,)``.
-    snapshots: ``(n_snapshots, n_params)`` flattened parameters at epochs
-      ``0, k, 2k, ...`` (``k = snapshot_every``; epoch 0 is the initial point),
-      or ``None``; ``unravel(snapshots[i])`` turns a row back into a params pytree.
-    unravel: inverse of the flattening (``jax.flatten_util.ravel_pytree`` order).
+    Attributes:
+      params: the trained parameters, an ``nnx.State`` (``nnx.split(model, nnx.Param, ...)[1]``),
+        the pytree ``loss_fn`` and the landscape tools take.
+      model: the trained model (a new object; the input model is left as it was).
+      opt_state: the optimizer state after the last step (pass it back as ``opt_state=`` to continue).
+      history: a :class:`TrainHistory` ``(loss, accuracy)``, each ``(n_epochs,)``.
+      snapshots: ``(n_snapshots, n_params)`` flattened parameters at epochs
+        ``0, k, 2k, ...`` (``k = snapshot_every``; epoch 0 is the initial point),
+        or ``None``; ``unravel(snapshots[i])`` turns a row back into a params pytree.
+      unravel: inverse of the flattening (``jax.flatten_util.ravel_pytree`` order).
     """
 
     params: nnx.State
@@ -288,7 +289,8 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, *, key=Non
 
     Args:
       model: a Flax NNX module mapping ``(n, d)`` inputs to ``(n, classes)`` logits.
-      x, y: inputs ``(n, d)``, finite, and int labels ``(n,)`` in ``[0, classes)``.
+      x: inputs ``(n, d)``, finite.
+      y: int labels ``(n,)`` in ``[0, classes)``.
       optimizer: any ``optax.GradientTransformation`` (default ``optax.adam(1e-2)``).
       n_epochs: number of epochs, >= 1.
       batch_size: None for full batch, or an int in [1, n].

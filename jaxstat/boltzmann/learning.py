@@ -247,7 +247,8 @@ def learn(key, params: BoltzmannMachine, data, *, n_steps: int, optimizer: optax
         of ``data`` (full batch).
       method: ``"exact"`` or ``"sampled"``.
       n_chains: model-phase chains of ``"sampled"`` (default 100).
-      n_sweeps, burn_in: sweeps per step and at the start (``"sampled"``).
+      n_sweeps: model-phase sweeps per step (``"sampled"``).
+      burn_in: model-phase sweeps at the start (``"sampled"``).
       chains: ``(n_chains, N)`` model-phase chains to resume from (a
         previous ``LearnResult.chains``; ``"sampled"`` only).
       opt_state: optimizer state to resume from (a previous

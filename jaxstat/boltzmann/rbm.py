@@ -207,7 +207,8 @@ def rbm(key, n_visible, n_hidden, kind="bernoulli", scale=0.01, visible_bias=Non
 
     Args:
       key: PRNG key for the weights.
-      n_visible, n_hidden: layer sizes (>= 1).
+      n_visible: number of visible units (>= 1).
+      n_hidden: number of hidden units (>= 1).
       kind: ``"bernoulli"`` (binary visible units) or ``"gaussian"``
         (real visible units, Gaussian–Bernoulli).
       scale: standard deviation of the initial weights (Hinton's guide: 0.01).

@@ -197,7 +197,9 @@ def dense_retrieve(key, patterns, probe, n_sweeps: int = 10, kind: str = "polyno
       patterns: ``(P, N)`` array of ±1.
       probe: ``(..., N)`` initial states of ±1; each batch element gets its own key.
       n_sweeps: number of sweeps (>= 1).
-      kind, degree, sharpness: as in :func:`dense_energy`.
+      kind: as in :func:`dense_energy`.
+      degree: as in :func:`dense_energy`.
+      sharpness: as in :func:`dense_energy`.
 
     Returns:
       A :class:`jaxstat.hopfield.RetrievalResult`: ``states`` shaped like the
@@ -280,11 +282,18 @@ def dense_capacity(key, n, alphas, n_trials: int = 50, *, kind: str = "polynomia
 
     Args:
       key: a PRNG key.
-      n, alphas, n_trials, flip_fraction, threshold, dtype: as in
+      n: a network size, or a sequence of sizes, as in
         :func:`jaxstat.hopfield.capacity.capacity`.
+      alphas: 1-D loads > 0, as there.
+      n_trials: independent networks per load and size, as there.
       kind: ``"polynomial"``, ``"exponential"`` or ``"softmax"``.
-      degree, sharpness: as in :func:`dense_energy` (sharpness traced: no recompile).
+      degree: as in :func:`dense_energy`.
+      sharpness: as in :func:`dense_energy` (traced: no recompile).
+      flip_fraction: fraction of bits of the probe flipped, as in
+        :func:`jaxstat.hopfield.capacity.capacity`.
       n_sweeps: maximum sweeps (binary kinds) or number of steps (softmax).
+      threshold: overlap above which the pattern counts as retrieved.
+      dtype: float dtype of patterns (default: float32, or float64 under x64).
 
     Returns:
       A :class:`jaxstat.hopfield.capacity.CapacityResult`.

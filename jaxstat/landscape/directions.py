@@ -182,11 +182,12 @@ def random_direction(key, params, normalize="filter", ignore="biasbn"):
 class PCADirections(NamedTuple):
     """What ``pca_directions`` returns.
 
-    directions: a tuple of ``n`` pytrees shaped like the parameters, orthonormal
-      (``tree_dot(d_i, d_j) = δ_ij``), ordered by decreasing variance.
-    explained_variance_ratio: ``(n,)`` fraction of ``Σ_t ||θ_t - θ_final||²`` along each.
-    coordinates: ``(T, n)`` the snapshots projected on the directions,
-      ``tree_dot(θ_t - θ_final, d_i)``: the trajectory drawn in the plane.
+    Attributes:
+      directions: a tuple of ``n`` pytrees shaped like the parameters, orthonormal
+        (``tree_dot(d_i, d_j) = δ_ij``), ordered by decreasing variance.
+      explained_variance_ratio: ``(n,)`` fraction of ``Σ_t ||θ_t - θ_final||²`` along each.
+      coordinates: ``(T, n)`` the snapshots projected on the directions,
+        ``tree_dot(θ_t - θ_final, d_i)``: the trajectory drawn in the plane.
     """
 
     directions: tuple
@@ -268,10 +269,12 @@ def _pca(M, flat_final, n):
 class HessianDirections(NamedTuple):
     """What ``hessian_directions`` returns.
 
-    top, bottom: unit-norm pytrees shaped like the parameters, the eigenvectors
-      of the largest and of the smallest (most negative) Hessian eigenvalue.
-    eigenvalues: ``(2,)`` ``[lambda_max, lambda_min]``.
-    residuals: ``(2,)`` ``||H v - lambda v||`` for each, the error bar of each eigenvalue.
+    Attributes:
+      top: a unit-norm pytree shaped like the parameters, the eigenvector of
+        the largest Hessian eigenvalue.
+      bottom: the same for the smallest (most negative) eigenvalue.
+      eigenvalues: ``(2,)`` ``[lambda_max, lambda_min]``.
+      residuals: ``(2,)`` ``||H v - lambda v||`` for each, the error bar of each eigenvalue.
     """
 
     top: object

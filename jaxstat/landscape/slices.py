@@ -116,8 +116,10 @@ def plane(loss, params, d1, d2, xs, ys, chunk_size=4):
     Args:
       loss: ``loss(params) -> scalar``, finite at ``params``.
       params: a pytree of float arrays (the centre).
-      d1, d2: pytrees shaped like ``params``.
-      xs, ys: 1-D coordinate grids along ``d1`` and ``d2``.
+      d1: a pytree shaped like ``params``.
+      d2: a pytree shaped like ``params``.
+      xs: 1-D coordinate grid along ``d1``.
+      ys: 1-D coordinate grid along ``d2``.
       chunk_size: a positive int, points per vmapped chunk (default 4), or None for all at once.
 
     Returns:
@@ -211,9 +213,11 @@ def bezier_curve(key, loss, params_a, params_b, optimizer=None, n_steps=500, n_s
     Args:
       key: PRNG key for the ``t`` samples.
       loss: ``loss(params) -> scalar``.
-      params_a, params_b: the two end points (pytrees of one structure).
+      params_a: one end point (a pytree).
+      params_b: the other end point (a pytree of the same structure).
       optimizer: an optax optimizer (default ``optax.adam(1e-2)``).
-      n_steps, n_samples: positive ints.
+      n_steps: number of optimizer steps, a positive int.
+      n_samples: points ``t_s`` per step, a positive int.
       control: optional initial control point.
 
     >>> import jax, jax.numpy as jnp

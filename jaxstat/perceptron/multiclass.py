@@ -91,9 +91,12 @@ def train_multiclass(
       x: inputs, shape ``(P, N)``.
       labels: integer classes in ``[0, n_classes)``, shape ``(P,)``.
       n_classes: ``C >= 2``; default ``max(labels) + 1``.
-      lr, max_epochs, pocket, key: as for
-        :func:`~jaxstat.perceptron.train` (with a ``key`` each class
-        visits the samples in its own random order).
+      lr: learning rate, as for :func:`~jaxstat.perceptron.train`.
+      max_epochs: epoch cap, as for :func:`~jaxstat.perceptron.train`.
+      pocket: keep the best weights seen (default True), as for
+        :func:`~jaxstat.perceptron.train`.
+      key: optional PRNG key, as for :func:`~jaxstat.perceptron.train`
+        (with a ``key`` each class visits the samples in its own random order).
 
     Returns:
       A :class:`MulticlassResult` ``(weights (C, N), biases (C,), errors (C, max_epochs))``

@@ -38,7 +38,8 @@ def hopfield_recall(stored, probe, results: dict, image_shape, suptitle=None):
     """Rows of images: the stored patterns, the probes, and each rule's final state.
 
     Args:
-      stored, probe: ``(K, N)`` arrays of ±1.
+      stored: ``(K, N)`` array of ±1, the stored patterns.
+      probe: ``(K, N)`` array of ±1, the probes.
       results: ``{row label: (K, N) final states}``.
       image_shape: ``(height, width)`` with ``height * width = N``.
 
