@@ -5,15 +5,22 @@ parameters (a plain dict of arrays, a Flax NNX state, ...). With
 :math:`x` the flattened parameters and :math:`n` their number, the Hessian is
 :math:`H_{ij} = \partial^2 L / \partial x_i \partial x_j`.
 
-Krylov machinery. :func:`hessian_eigs` uses matfree's
-``decomp.tridiag_sym(n_iter, reortho="full")`` for the Lanczos
-tridiagonalisation :math:`H Q \approx Q T` with full reorthogonalisation
-(maintained, jit/vmap-compatible, and the reorthogonalisation removes the
-ghost eigenvalues plain Lanczos produces in finite precision). jaxstat adds
-only what matfree leaves to the caller: the pytree <-> flat plumbing, the
-selection of the k largest/smallest Ritz pairs, and a residual norm
-:math:`\|H y - \theta y\|` computed with one extra Hessian-vector product per
-returned pair, so convergence is measured, not assumed.
+Krylov machinery. :func:`lanczos_tridiag` is Lanczos with full
+reorthogonalisation (two classical Gram-Schmidt passes per step, which
+removes the ghost eigenvalues plain Lanczos produces in finite precision),
+jit/vmap-compatible, and with *breakdown handling*: when the Krylov space of
+the start vector becomes invariant under :math:`H` (it always does after
+:math:`d` steps when :math:`H` has only :math:`d` distinct eigenvalues), the
+iteration restarts from a fresh vector orthogonal to the basis instead of
+normalising round-off. It replaced matfree's ``decomp.tridiag_sym``, which
+has no breakdown test: there the round-off left after an invariant subspace
+was normalised into the next basis vector, orthogonality was lost, and the
+Ritz values came out arbitrarily far outside the spectrum (near
+:math:`\pm 2800` for :math:`\mathrm{diag}(-1, 1, \dots, 1)`, a Hessian of norm 1). On top of it :func:`hessian_eigs` adds the
+pytree <-> flat plumbing, the selection of the k largest/smallest Ritz pairs,
+and a residual norm :math:`\|H y - \theta y\|` computed with one extra
+Hessian-vector product per returned pair, so convergence is measured, not
+assumed.
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from matfree import decomp
 
 from jaxstat._validate import check_key, check_positive_int
 from jaxstat.landscape._checks import (
@@ -105,17 +111,57 @@ def hessian(loss, params, max_params: int = 10_000):
     return jax.jit(jax.jacfwd(jax.grad(loss_flat)))(x0)
 
 
-def lanczos_tridiag(matvec, v0, n_iter: int):
-    """Lanczos with full reorthogonalisation (matfree): ``(Q, T)``.
+def lanczos_tridiag(matvec, v0, n_iter: int, *, key=None):
+    r"""Lanczos with full reorthogonalisation and breakdown restarts: ``(Q, T)``.
 
-    ``Q`` is ``(n_iter, n)`` with orthonormal rows spanning the Krylov space
-    of ``v0``; ``T = Q H Q^T`` is the dense ``(n_iter, n_iter)`` tridiagonal.
+    ``Q`` is ``(n_iter, n)`` with orthonormal rows and ``T = Q H Q^T`` the
+    dense ``(n_iter, n_iter)`` symmetric tridiagonal: diagonal
+    :math:`\alpha_j = q_j^\top H q_j`, off-diagonal :math:`\beta_j`, the norm
+    of :math:`H q_j` orthogonalised (twice) against :math:`q_0, \dots, q_j`.
     ``v0`` is a 1-D vector of length ``n`` and ``1 <= n_iter <= n``.
 
+    Breakdown. If the Krylov space of ``v0`` is invariant under :math:`H`
+    (it is after :math:`d` steps when :math:`H` has :math:`d` distinct
+    eigenvalues), the orthogonalised :math:`H q_j` is round-off, and
+    normalising it would give a "basis vector" that is not orthogonal to the
+    basis, after which ``T`` is no projection of :math:`H` at all. Step
+    :math:`j` is a breakdown when
+
+    .. math:: \beta_j \le 2^{-1/2} \|r_j'\| \quad\text{or}\quad
+              \beta_j \le 64\,\varepsilon \max_{i \le j} \|H q_i\|,
+
+    with :math:`r_j'` the vector after the first Gram-Schmidt pass and
+    :math:`\varepsilon` the dtype's machine epsilon: the second pass removed
+    most of it (so it lay numerically in the span of the basis: the
+    Kahan-Parlett "twice is enough" test), or it is round-off on the scale of
+    :math:`H` seen so far. Then :math:`\beta_j` is set to 0 and
+    :math:`q_{j+1}` is a fresh vector orthogonalised (twice) against the
+    basis: a Gaussian draw from ``key``, or without ``key`` the coordinate
+    axis least represented in the basis (deterministic; its orthogonal part
+    has squared norm at least :math:`1 - (j+1)/n`). This is ARPACK's remedy
+    (``dsaitr``). ``Q`` stays orthonormal and ``T`` block-diagonal, one
+    Lanczos block per Krylov space; every block but the last is the
+    projection of :math:`H` on an invariant subspace, so its eigenvalues are
+    eigenvalues of :math:`H`, and the iteration goes on to find more in the
+    complement. Dropping :math:`\beta_j` perturbs the eigenvalues of ``T`` by
+    at most :math:`\beta_j`, which is round-off.
+    Gauss quadrature from the first row of the eigenvectors of ``T`` (SLQ)
+    is unaffected: the blocks after a restart carry weight zero. Pass
+    ``key`` when looking for eigenvalues: random restarts reach every
+    eigenspace left over, coordinate axes may be eigenvectors themselves.
+
+    Example: :math:`H = \mathrm{diag}(-1, 1, \dots, 1)` has two distinct
+    eigenvalues, so the Krylov space breaks down after two steps; the
+    restarts find more of the eigenvalue 1, and every eigenvalue of ``T`` is
+    one of :math:`H`:
+
     >>> import jax.numpy as jnp
-    >>> Q, T = lanczos_tridiag(lambda v: jnp.array([1.0, 2.0, 3.0]) * v, jnp.ones(3), 3)
+    >>> d = jnp.ones(20).at[0].set(-1.0)
+    >>> Q, T = lanczos_tridiag(lambda v: d * v, jnp.arange(1.0, 21.0), 5)
     >>> jnp.linalg.eigvalsh(T).round(4).tolist()
-    [1.0, 2.0, 3.0]
+    [-1.0, 1.0, 1.0, 1.0, 1.0]
+    >>> bool(jnp.allclose(Q @ Q.T, jnp.eye(5), atol=1e-6))
+    True
     """
     if not callable(matvec):
         raise ValueError(f"matvec must be a callable v -> H v; got {type(matvec).__name__}")
@@ -124,8 +170,64 @@ def lanczos_tridiag(matvec, v0, n_iter: int):
     n_iter = check_positive_int(n_iter, "n_iter")
     if n_iter > jnp.shape(v0)[0]:
         raise ValueError(f"n_iter must be at most the dimension {jnp.shape(v0)[0]} of v0; got {n_iter}")
-    alg = decomp.tridiag_sym(n_iter, reortho="full", materialize=True, custom_vjp=False)
-    Q, T, *_ = alg(matvec, v0)
+    if key is not None:
+        check_key(key)
+    return _lanczos(matvec, jnp.asarray(v0), n_iter, key)
+
+
+# Breakdown test of lanczos_tridiag (see its docstring). A second Gram-Schmidt
+# pass that keeps less than 1/sqrt(2) of the vector means the vector was
+# numerically in the span of the basis (Kahan-Parlett; ARPACK uses 0.717).
+_KEEP = 2.0**-0.5
+# A coupling below 64 eps ||H|| is round-off (the exact breakdowns measured
+# while fixing this left 3-25 eps ||H||); dropping it moves the eigenvalues of
+# T by at most that much, below what float32 resolves anyway.
+_BREAKDOWN_RTOL = 64
+
+
+def _lanczos(matvec, v0, n_iter, key):
+    n = v0.shape[0]
+    dtype = jnp.result_type(v0, float)
+    eps = jnp.finfo(dtype).eps
+
+    def orthogonalise(Q, v):
+        # One classical Gram-Schmidt pass; rows of Q not filled yet are zero.
+        h = Q @ v
+        return v - h @ Q, h
+
+    def restart(Q, j):
+        if key is None:
+            # sum_i ||Q[:, i]||^2 = j + 1, so the least represented axis keeps
+            # squared norm >= 1 - (j + 1)/n > 0 after projection.
+            g = jnp.zeros(n, dtype).at[jnp.argmin(jnp.sum(Q * Q, axis=0))].set(1)
+        else:
+            g = jax.random.normal(jax.random.fold_in(key, j), (n,), dtype)
+        g = orthogonalise(Q, orthogonalise(Q, g)[0])[0]
+        return g / jnp.linalg.norm(g)
+
+    def step(j, carry):
+        Q, alphas, betas, q, scale = carry
+        Q = Q.at[j].set(q)
+        w = jnp.asarray(matvec(q), dtype)
+        scale = jnp.maximum(scale, jnp.linalg.norm(w))
+        r1, h1 = orthogonalise(Q, w)
+        r2, h2 = orthogonalise(Q, r1)
+        beta = jnp.linalg.norm(r2)
+        broke = (beta <= _KEEP * jnp.linalg.norm(r1)) | (beta <= _BREAKDOWN_RTOL * eps * scale)
+        # Without the test, r2 / beta would be normalised round-off: the bug
+        # this replaces (see the module docstring). The restart runs only on
+        # a breakdown (a real branch unless vmapped) and never at the last step.
+        q = jax.lax.cond(broke & (j < n_iter - 1), lambda: restart(Q, j),
+                         lambda: r2 / jnp.where(broke, 1, beta).astype(dtype))
+        alphas = alphas.at[j].set(h1[j] + h2[j])
+        betas = betas.at[j].set(jnp.where(broke, 0, beta).astype(dtype))
+        return Q, alphas, betas, q, scale
+
+    init = (jnp.zeros((n_iter, n), dtype), jnp.zeros(n_iter, dtype), jnp.zeros(n_iter, dtype),
+            (v0 / jnp.linalg.norm(v0)).astype(dtype), jnp.zeros((), dtype))
+    Q, alphas, betas, _, _ = jax.lax.fori_loop(0, n_iter, step, init)
+    off = betas[:-1]
+    T = jnp.diag(alphas) + jnp.diag(off, 1) + jnp.diag(off, -1)
     return Q, T
 
 
@@ -145,6 +247,14 @@ def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_ite
     :math:`r_i = \|H y_i - \theta_i y_i\|`. A Ritz value is within
     :math:`r_i` of an exact eigenvalue (and within :math:`r_i^2/\mathrm{gap}`
     once the spectrum around it is resolved), so the residual is the error bar.
+
+    When the Krylov space closes early (a Hessian with few distinct
+    eigenvalues, e.g. a quadratic with a multiple eigenvalue), the Lanczos
+    step restarts from a fresh random vector orthogonal to the basis (see
+    :func:`lanczos_tridiag`), so every Ritz value is an eigenvalue of
+    :math:`H` up to round-off. A multiple eigenvalue can then come back
+    several times, with orthonormal eigenvectors, and ``k`` larger than the
+    number of distinct eigenvalues still gives genuine eigenpairs.
 
     Ordering: ``"largest"`` gives eigenvalues descending (``[0]`` is
     :math:`\lambda_{max}`); ``"smallest"`` ascending (``[0]`` is
@@ -202,8 +312,9 @@ def _eigs_run(loss, params, key, k, which, n_iter):
     # (new keys, new parameter values) do not recompile.
     x0, unravel, loss_flat = flat_problem(loss, params)
     matvec = hvp_flat(loss_flat, x0)
-    v0 = jax.random.normal(key, x0.shape, x0.dtype)
-    Q, T = lanczos_tridiag(matvec, v0, n_iter)
+    key_start, key_restart = jax.random.split(key)
+    v0 = jax.random.normal(key_start, x0.shape, x0.dtype)
+    Q, T = lanczos_tridiag(matvec, v0, n_iter, key=key_restart)
     theta, S = jnp.linalg.eigh(T)  # ascending
     if which == "largest":
         idx = jnp.arange(n_iter - 1, n_iter - 1 - k, -1)

@@ -18,8 +18,9 @@ broadened into a Gaussian of width ``sigma``:
 which integrates to one over the real line (and to one within rounding on
 the default grid, which extends 6 sigma past the extreme nodes).
 
-The Lanczos step is matfree's ``decomp.tridiag_sym`` with full
-reorthogonalisation (see :mod:`jaxstat.landscape.curvature`); matfree's
+The Lanczos step is :func:`jaxstat.landscape.lanczos_tridiag` (full
+reorthogonalisation with breakdown restarts; see
+:mod:`jaxstat.landscape.curvature` for why it is not matfree's); matfree's
 ``funm.monte_carlo_funm_sym`` returns only :math:`v^\top f(T) v`, not the
 nodes and weights a density needs, so the quadrature is assembled here.
 """

@@ -12,6 +12,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import jaxstat as js
+from jaxstat.landscape import lanczos_tridiag as lanczos
 
 # Distinct eigenvalues of both signs, with gaps so that the extreme pairs are
 # well conditioned (eigenvector error ~ residual / gap).
@@ -137,6 +138,117 @@ def test_hessian_eigs_float32_top_pair():
     r = js.landscape.hessian_eigs(jax.random.key(0), loss, params, 1)
     assert r.eigenvalues.dtype == jnp.float32
     np.testing.assert_allclose(r.eigenvalues, SPECTRUM[-1:], rtol=1e-4)
+
+
+# --- Lanczos breakdown: Hessians with few distinct eigenvalues ---------------
+# The Krylov space of a matrix with d distinct eigenvalues is invariant after d
+# steps. Lanczos without a breakdown test normalised the round-off left there
+# into the next basis vector, lost orthogonality and returned Ritz values near
+# +-2800 for a Hessian of norm 1 (the bug these tests pin down). The answers
+# come from eigh of the explicit Hessian in float64. Tolerance: n eps ||H||,
+# twice Higham's gamma_n = n u (u = eps/2), the worst-case relative rounding of
+# a length-n float32 inner product, which is how every entry of T and every
+# residual is computed; observed errors are 10-100 times smaller.
+
+
+def few_eigenvalues_problem(spectrum, rotate, seed=0):
+    """(loss, params, H): L(x) = 1/2 x^T A x over a two-leaf float32 pytree.
+
+    A = diag(spectrum) in the parameter basis (Hessian-vector products are
+    then exact, the harshest case: the round-off after a breakdown lies in
+    the span of the basis) or rotated by a random orthogonal matrix.
+    """
+    n = len(spectrum)
+    rng = np.random.default_rng(seed)
+    A = np.diag(spectrum)
+    if rotate:
+        U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+        A = (U * spectrum) @ U.T
+        A = 0.5 * (A + A.T)
+    A_j = jnp.asarray(A, jnp.float32)
+    params = {"w": jnp.zeros((10, n // 20), jnp.float32), "b": jnp.zeros(n - 10 * (n // 20), jnp.float32)}
+
+    def loss(p):
+        x = ravel_pytree(p)[0]
+        return 0.5 * x @ (A_j @ x)
+
+    H = np.asarray(js.landscape.hessian(loss, params), np.float64)
+    return loss, params, H
+
+
+def float32_tol(H):
+    return len(H) * np.finfo(np.float32).eps * np.linalg.norm(H, 2)
+
+
+def flat_vectors(r):
+    return np.asarray(jax.vmap(lambda t: ravel_pytree(t)[0])(r.eigenvectors), np.float64)
+
+
+def test_hessian_eigs_two_distinct_eigenvalues_float32():
+    # The bug report's Hessian at n = 200: diag(-1, 1, ..., 1), the Krylov space closes after 2 steps
+    loss, params, H = few_eigenvalues_problem(np.r_[-1.0, np.ones(199)], rotate=False)
+    exact, U = np.linalg.eigh(H)
+    tol = float32_tol(H)  # 2.4e-5
+    r = js.landscape.hessian_eigs(jax.random.key(0), loss, params, 1, "both")  # default n_iter = 64
+    np.testing.assert_allclose(r.eigenvalues, [exact[-1], exact[0]], rtol=0, atol=tol)
+    assert np.all(np.asarray(r.residuals) <= tol)
+    # the simple eigenvalue -1 has eigenvector +-e_0; eigenvector error <= residual / gap (gap 2)
+    assert abs(flat_vectors(r)[1] @ U[:, 0]) >= 1 - tol
+
+
+@pytest.mark.parametrize("rotate", [False, True], ids=["diagonal", "rotated"])
+def test_hessian_eigs_k_beyond_distinct_eigenvalues_gives_genuine_pairs(rotate):
+    # 3 distinct eigenvalues (3 x4, -2 x8, 0.5 x108), k = 6 > 3 per end: the
+    # restarts must find the multiple eigenvalues again, with orthonormal vectors
+    spectrum = np.r_[np.full(4, 3.0), np.full(8, -2.0), np.full(108, 0.5)]
+    spectrum = np.random.default_rng(1).permutation(spectrum)
+    loss, params, H = few_eigenvalues_problem(spectrum, rotate)
+    exact = np.linalg.eigvalsh(H)
+    tol = float32_tol(H)  # 4.3e-5
+    k = 6
+    r = js.landscape.hessian_eigs(jax.random.key(2), loss, params, k, "both")
+    vals, res, V = np.asarray(r.eigenvalues, np.float64), np.asarray(r.residuals, np.float64), flat_vectors(r)
+    # every returned value is an eigenvalue, and they are the k extreme ones with multiplicity
+    assert np.all(np.min(np.abs(vals[:, None] - exact[None, :]), axis=1) <= tol)
+    np.testing.assert_allclose(vals, np.r_[exact[::-1][:k], exact[:k]], rtol=0, atol=tol)
+    np.testing.assert_allclose(vals, [3, 3, 3, 3, 0.5, 0.5, -2, -2, -2, -2, -2, -2], rtol=0, atol=tol)
+    # residuals are small, and honest: recomputed in float64 from the explicit Hessian
+    assert np.all(res <= tol)
+    honest = np.linalg.norm(V @ H - vals[:, None] * V, axis=1)
+    np.testing.assert_allclose(res, honest, rtol=0, atol=tol)
+    # duplicates of a multiple eigenvalue come with orthonormal eigenvectors
+    np.testing.assert_allclose(V @ V.T, np.eye(2 * k), rtol=0, atol=tol)
+
+
+def test_lanczos_tridiag_breakdown_restarts_keep_the_basis_orthonormal():
+    # diag(-1, 1, ..., 1) from v0 = (1, ..., n): breakdown after 2 steps, then restarts
+    n, m = 40, 12
+    d = jnp.ones(n, jnp.float32).at[0].set(-1.0)
+
+    def matvec(v):
+        return d * v
+
+    v0 = jnp.arange(1.0, n + 1.0, dtype=jnp.float32)
+    tol = n * np.finfo(np.float32).eps  # n eps ||H|| as above, ||H|| = 1
+
+    def both(v):  # restarts from coordinate axes (no key) and random ones
+        return lanczos(matvec, v, m), lanczos(matvec, v, m, key=jax.random.key(3))
+
+    runs = jax.jit(both)(v0)
+    # vmapped (the restart branch becomes a select) must agree with the unbatched run
+    batched = jax.vmap(both)(jnp.stack([v0, 2 * v0]))
+    for (Q, T), (Qb, Tb) in zip(runs, batched):
+        np.testing.assert_allclose(Qb[0], Q, atol=tol)
+        np.testing.assert_allclose(Tb[1], T, atol=tol)
+    for Q, T in runs:
+        np.testing.assert_allclose(Q @ Q.T, np.eye(m), atol=tol)
+        theta, S = np.linalg.eigh(np.asarray(T, np.float64))
+        assert np.all(np.minimum(np.abs(theta + 1), np.abs(theta - 1)) <= tol)
+        assert np.sum(np.abs(theta + 1) <= tol) == 1  # -1 is simple; the restarts find more of +1
+        # Gauss quadrature (SLQ) is untouched: the weight at -1 is v0's squared component along e_0
+        w = S[0] ** 2
+        np.testing.assert_allclose(w[np.argmin(theta)], 1 / np.sum(np.arange(1, n + 1) ** 2), rtol=tol)
+        np.testing.assert_allclose(np.sum(w), 1, atol=tol)
 
 
 # --- bad input -------------------------------------------------------------
