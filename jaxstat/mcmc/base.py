@@ -98,7 +98,7 @@ class Sampler:
       carries its own ladder of betas (:func:`~jaxstat.mcmc.parallel_tempering`)
       takes ``step(key, state)`` and sets ``has_ladder = True``.
     * optionally ``observe(state) -> pytree``: what :func:`~jaxstat.mcmc.run`
-      records by default (here: energy and magnetization per spin).
+      records by default (here: the total energy E and the magnetization per spin m).
     """
 
     has_ladder = False  #: True when the sampler holds its own betas (run then takes beta=None)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import html
 import re
 
-_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)\)$")
+# greedy alt text: a caption may itself hold brackets, e.g. "[-1, 1]²"
+_IMAGE = re.compile(r"^!\[(?P<alt>.*)\]\((?P<src>[^)\s]+)\)$")
 RESULT_PREFIX = "**Result:**"
 
 _STYLE = """
