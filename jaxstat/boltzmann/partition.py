@@ -249,6 +249,16 @@ def ais_log_weights(key, params: RBM, n_runs: int = 100, n_betas: int = 1000, ba
     weights themselves show whether the estimate can be trusted: a few runs
     carrying most of the weight (small effective sample size
     ``(Σw)² / Σw²``) mean more betas are needed.
+
+    Example (a small RBM, where the exact ``log Z`` is at hand):
+      >>> import jax, jax.numpy as jnp, jaxstat as js
+      >>> params = js.boltzmann.rbm(jax.random.key(0), 6, 4)
+      >>> log_w, log_z_base = js.boltzmann.ais_log_weights(jax.random.key(1), params, n_runs=64, n_betas=200)
+      >>> w = jnp.exp(log_w - log_w.max())
+      >>> ess = float(w.sum() ** 2 / (w**2).sum())           # effective sample size, at most 64
+      >>> estimate = log_z_base + jax.scipy.special.logsumexp(log_w) - jnp.log(64)
+      >>> ess > 32, abs(float(estimate - js.boltzmann.exact_log_z(params))) < 0.05
+      (True, True)
     """
     key = check_key(key)
     params = check_params(params)

@@ -16,12 +16,24 @@ from jaxstat.ising.models import DenseIsing, Model
 # energies and fields
 # --------------------------------------------------------------------------- #
 def site_shape(model: Model) -> tuple:
-    """Shape of one configuration: the lattice shape, or ``(N,)`` for dense models."""
+    """Shape of one configuration: the lattice shape, or ``(N,)`` for dense models.
+
+    Example:
+      >>> import jax, jaxstat as js
+      >>> js.ising.site_shape(js.ising.lattice((4, 6))), js.ising.site_shape(js.ising.sherrington_kirkpatrick(jax.random.key(0), 5))
+      ((4, 6), (5,))
+    """
     return tuple(model.shape)
 
 
 def n_spins(model: Model) -> int:
-    """Number of spins N."""
+    """Number of spins N.
+
+    Example:
+      >>> import jaxstat as js
+      >>> js.ising.n_spins(js.ising.lattice((4, 6)))
+      24
+    """
     return model.n
 
 
@@ -46,7 +58,17 @@ def local_field(model: Model, spins):
 
 
 def require_symmetric(model: Model, what: str):
-    """Raise when an energy-based computation meets an asymmetric model."""
+    """Raise a ValueError naming ``what`` when an energy-based computation meets an asymmetric model
+    (a ``dense`` model built with ``allow_asymmetric=True`` whose J is not symmetric).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> m = js.ising.dense(jnp.array([[0.0, 1.0], [0.0, 0.0]]), allow_asymmetric=True)
+      >>> js.ising.require_symmetric(m, "metropolis")
+      Traceback (most recent call last):
+      ...
+      ValueError: metropolis needs symmetric couplings (an energy function); this model was built with allow_asymmetric=True and J != J.T. Use Glauber dynamics for asymmetric networks.
+    """
     if isinstance(model, DenseIsing) and not model.symmetric:
         raise ValueError(
             f"{what} needs symmetric couplings (an energy function); this model was built with "
@@ -77,7 +99,13 @@ def energy(model: Model, spins):
 
 
 def energy_per_spin(model: Model, spins):
-    """:func:`energy` divided by the number of spins N."""
+    """:func:`energy` divided by the number of spins N.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> float(js.ising.energy_per_spin(js.ising.lattice((4, 4)), jnp.ones((4, 4))))  # 2 bonds per spin
+      -2.0
+    """
     return energy(model, spins) / model.n
 
 

@@ -53,7 +53,10 @@ from jaxstat._cpu import fast_sum, random_bits
 
 
 def static_field(**kwargs):
-    """A dataclass field that is static (part of the pytree structure, not a leaf)."""
+    """A dataclass field that is static (part of the pytree structure, not a leaf).
+
+    Example: see :func:`register_sampler`.
+    """
     return dataclasses.field(metadata=dict(static=True), **kwargs)
 
 
@@ -63,6 +66,29 @@ def register_sampler(cls):
     Fields are leaves unless declared with :func:`static_field`. Equality and
     hashing are by identity (``eq=False``): a sampler holds arrays, and the
     compile caches key on its structure and leaf shapes, never on its hash.
+
+    Example (a sampler of your own: ``run`` and parallel tempering apply to it):
+      >>> import jax, jax.numpy as jnp, jaxstat as js
+      >>> from jaxstat.mcmc import Sampler, SpinState, register_sampler, static_field
+      >>> @register_sampler
+      ... class FlipAll(Sampler):
+      ...     # propose flipping every spin; accept by Metropolis (a toy for h = 0 models)
+      ...     model: object
+      ...     name: str = static_field(default="flip-all")
+      ...     def init(self, spins):
+      ...         return SpinState(spins=spins, field=None, energy=js.ising.energy(self.model, spins))
+      ...     def step(self, key, state, beta):
+      ...         flipped = -state.spins
+      ...         e = js.ising.energy(self.model, flipped)
+      ...         accept = jnp.log(jax.random.uniform(key)) < -beta * (e - state.energy)
+      ...         new = jax.tree.map(lambda a, b: jnp.where(accept, a, b), SpinState(flipped, None, e), state)
+      ...         return new, js.mcmc.SweepInfo(acceptance_rate=accept.astype(jnp.float32))
+      >>> s = FlipAll(js.ising.lattice((4, 4)))
+      >>> jax.tree.leaves(s) == jax.tree.leaves(s.model), s.name
+      (True, 'flip-all')
+      >>> _, trace = js.mcmc.run(jax.random.key(0), s, jnp.ones((4, 4)), 0.5, 10)
+      >>> trace["energy"].shape
+      (10,)
     """
     cls = dataclasses.dataclass(frozen=True, eq=False)(cls)
     if "step" in vars(cls):
@@ -83,7 +109,14 @@ def _checks_key(step):
 
 
 def default_observe(state) -> dict:
-    """The default trace: the total energy ``E`` and the magnetization per spin ``m``."""
+    """The default trace: the total energy ``E`` and the magnetization per spin ``m``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxstat as js
+      >>> state = js.mcmc.checkerboard(js.ising.lattice((4, 4))).init(jnp.ones((4, 4)))
+      >>> {k: float(v) for k, v in js.mcmc.default_observe(state).items()}
+      {'energy': -32.0, 'magnetization': 1.0}
+    """
     return {"energy": state.energy, "magnetization": fast_sum(state.spins) / state.spins.size}
 
 

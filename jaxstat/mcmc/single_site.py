@@ -159,6 +159,15 @@ def single_spin(model, rule: str = "metropolis", order: str = "sequential", bloc
     The returned sampler is a pytree whose leaves are the model's arrays, so
     :func:`~jaxstat.mcmc.run` compiled for one disorder sample runs any other
     of the same shapes without compiling again.
+
+    Example:
+      >>> import jax, jaxstat as js
+      >>> model = js.ising.sherrington_kirkpatrick(jax.random.key(0), 16)
+      >>> sampler = js.mcmc.single_spin(model, rule="glauber", order="random", block_size=8)
+      >>> state = sampler.init(js.ising.random_spins(jax.random.key(1), (16,)))
+      >>> state, info = sampler.step(jax.random.key(2), state, 1.0)
+      >>> state.spins.shape, sampler.rule, sampler.order
+      ((16,), 'glauber', 'random')
     """
     check_model(model)
     block_size = check_positive_int(block_size, "block_size")

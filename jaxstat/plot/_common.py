@@ -22,6 +22,12 @@ def pyplot():
 
     On a headless machine matplotlib falls back to a non-interactive backend
     by itself; the tour forces Agg explicitly.
+
+    Example:
+      >>> import jaxstat.plot
+      >>> plt = jaxstat.plot.pyplot()
+      >>> plt.__name__
+      'matplotlib.pyplot'
     """
     import matplotlib.pyplot as plt
 
@@ -29,7 +35,15 @@ def pyplot():
 
 
 def save(fig, path) -> str:
-    """Save a figure at 120 dpi and close it; returns the path as a string."""
+    """Save a figure at 120 dpi and close it; returns the path as a string.
+
+    Example:
+      >>> import os, tempfile, jaxstat.plot
+      >>> fig, ax = jaxstat.plot.pyplot().subplots()
+      >>> path = jaxstat.plot.save(fig, os.path.join(tempfile.mkdtemp(), "empty.png"))
+      >>> os.path.getsize(path) > 0
+      True
+    """
     fig.savefig(path, dpi=120)
     pyplot().close(fig)
     return str(path)
