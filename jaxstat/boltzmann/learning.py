@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxstat import mcmc
+from jaxstat._static import static  # re-created but equal callables share one compilation
 from jaxstat._validate import check_key, check_positive_int
 from jaxstat.boltzmann._training import (
     check_batch_size,
@@ -305,6 +306,6 @@ def learn(key, params: BoltzmannMachine, data, *, n_steps: int, optimizer: optax
         n_warm = -(-burn_in // n_sweeps)
     opt_state = check_opt_state(opt_state, optimizer, params)
     params, opt_state, units, history = _learn_impl(
-        key, params, opt_state, data, units, optimizer=optimizer, n_steps=n_steps, batch_size=batch_size,
-        method=method, n_sweeps=n_sweeps, n_warm=n_warm, observe=observe)
+        key, params, opt_state, data, units, optimizer=static(optimizer), n_steps=n_steps, batch_size=batch_size,
+        method=method, n_sweeps=n_sweeps, n_warm=n_warm, observe=static(observe))
     return LearnResult(params, units if method == "sampled" else None, opt_state, history)

@@ -56,6 +56,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxstat._static import static  # re-created but equal callables share one compilation
 from jaxstat._validate import check_key, check_positive_int
 from jaxstat.boltzmann import _core
 from jaxstat.boltzmann._training import (
@@ -303,7 +304,8 @@ def fit(
         order = _order(k_shuffle, epoch, data.shape[0], n_used)
         params, opt_state, v, observed = _epoch(
             (k_noise, k_start), epoch, params, opt_state, v, data, order,
-            optimizer=optimizer, batch_size=batch_size, k=k, persistent=bool(persistent), observe=observe,
+            optimizer=static(optimizer), batch_size=batch_size, k=k, persistent=bool(persistent),
+            observe=static(observe),
         )
         history.append(observed)
     return FitResult(params, v, opt_state, stack_history(history))
@@ -326,7 +328,7 @@ def _fit_tempered(k_noise, k_shuffle, params, data, betas, v, opt_state, n_used,
         order = _order(k_shuffle, epoch, data.shape[0], n_used)
         params, opt_state, ladders, observed = _epoch_tempered(
             k_noise, epoch, params, opt_state, ladders, betas, data, order,
-            optimizer=optimizer, batch_size=batch_size, k=k, observe=observe,
+            optimizer=static(optimizer), batch_size=batch_size, k=k, observe=static(observe),
         )
         history.append(observed)
     return FitResult(params, ladders.spins, opt_state, stack_history(history))

@@ -18,6 +18,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from jaxstat._static import static
 from jaxstat._validate import check_beta, check_key, check_positive_int, float_dtype
 from jaxstat.mcmc.base import Sampler, default_observe
 
@@ -278,7 +279,7 @@ def run(
         thin=thin,
         burn_in=burn_in,
         remainder=remainder,
-        observe=observe,
+        observe=static(observe),  # a re-created but equal observe function reuses the compilation
         progress=_n_ticks(int(jnp.size(state.spins)), burn_in + n_sweeps) if progress else 0,
     )
     if isinstance(trace, dict):

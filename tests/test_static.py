@@ -1,0 +1,77 @@
+"""Re-created but equal callables (optimizers, observe functions) reuse compiled programs;
+different ones do not; the wrapper is transparent inside the compiled function."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import jaxstat as js
+from jaxstat._static import Static, structural_key
+from jaxstat.boltzmann import train as rbm_train
+from jaxstat.mcmc import driver
+
+
+def test_structural_equality():
+    assert Static(optax.sgd(0.05)) == Static(optax.sgd(0.05))
+    assert hash(Static(optax.adam(1e-3))) == hash(Static(optax.adam(1e-3)))
+    assert Static(optax.sgd(0.05)) != Static(optax.sgd(0.1))
+    assert Static(optax.sgd(0.05)) != Static(optax.adam(0.05))
+    assert Static(optax.sgd(0.05, momentum=0.9)) != Static(optax.sgd(0.05))
+
+    def make(scale):
+        return lambda s: {"m": scale * jnp.mean(s.spins)}
+
+    assert Static(make(2.0)) == Static(make(2.0)) and Static(make(2.0)) != Static(make(3.0))
+    assert Static(functools.partial(max, 1)) == Static(functools.partial(max, 1))
+    # data that could change under the cache's feet is compared by identity
+    def closing_over(x):
+        return lambda: x
+
+    a = np.ones(3)
+    assert Static(closing_over(a)) == Static(closing_over(a))
+    assert Static(closing_over(a)) != Static(closing_over(np.ones(3)))
+    big = jnp.arange(1000.0)
+    assert structural_key(big) != structural_key(jnp.arange(1000.0))
+    assert structural_key(jnp.arange(3.0)) == structural_key(jnp.arange(3.0))
+    # cycles do not recurse forever
+    cyc = []
+    cyc.append(cyc)
+    assert Static(cyc) == Static(cyc)
+
+
+def test_transparent():
+    opt = Static(optax.sgd(0.5))
+    params = {"w": jnp.ones(2)}
+    updates, _ = opt.update({"w": jnp.ones(2)}, opt.init(params), params)
+    np.testing.assert_allclose(updates["w"], -0.5)
+    assert Static(lambda x: x + 1)(1) == 2 and Static(Static(len)).value is len
+
+
+def test_fit_with_a_fresh_optimizer_compiles_once():
+    """The issue's loop: five seeds, a freshly built optax.sgd(lr) each time, one compilation."""
+    data = (jax.random.uniform(jax.random.key(0), (40, 6)) < 0.5).astype(jnp.float32)
+    before = rbm_train._epoch._cache_size()
+    for seed in range(5):
+        params = js.boltzmann.rbm(jax.random.key(seed), 6, 3)
+        js.boltzmann.fit(jax.random.key(seed), params, data, n_epochs=1, batch_size=10,
+                         optimizer=optax.sgd(0.05))
+    assert rbm_train._epoch._cache_size() == before + 1
+    # a different learning rate is a different program (hyperparameters are static unless injected)
+    js.boltzmann.fit(jax.random.key(0), params, data, n_epochs=1, batch_size=10, optimizer=optax.sgd(0.07))
+    assert rbm_train._epoch._cache_size() == before + 2
+
+
+def test_run_with_a_re_created_observe_compiles_once():
+    sampler = js.mcmc.checkerboard(js.ising.lattice((4, 4)))
+    before = driver._run_compiled._cache_size()
+    traces = []
+    for seed in range(3):
+        def observe(state):
+            return {"m2": jnp.mean(state.spins) ** 2}
+
+        traces.append(js.mcmc.run(jax.random.key(seed), sampler, jnp.ones((4, 4)), 0.3, 5, observe=observe)[1])
+    assert driver._run_compiled._cache_size() == before + 1
+    assert all(t["m2"].shape == (5,) for t in traces)
