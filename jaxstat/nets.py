@@ -22,6 +22,7 @@ and the whole run a ``lax.scan`` over epochs, inside one ``jit``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, NamedTuple
 
@@ -32,6 +33,7 @@ import optax
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
+from jaxstat._static import static
 from jaxstat._validate import as_float_array, check_finite, check_key, check_positive_int, is_concrete
 
 __all__ = ["MLP", "mlp", "train", "TrainResult", "TrainHistory", "loss_fn", "batched_loss_fn", "cross_entropy", "accuracy"]
@@ -340,6 +342,19 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, *, key=Non
                 "opt_state must be the state of this optimizer for this model (e.g. TrainResult.opt_state of a "
                 f"run with the same optimizer); got a state of structure {got}, expected {want}"
             )
+    (new_params, new_state), (loss_hist, acc_hist), snaps = _train_run(
+        params, rest, opt_state, jax.random.split(key, n_epochs), x, y, graphdef=graphdef,
+        optimizer=static(optimizer), batch_size=batch_size, shuffle=shuffle, snapshot_every=snapshot_every)
+    return TrainResult(new_params, nnx.merge(graphdef, new_params, rest), new_state,
+                       TrainHistory(loss_hist, acc_hist), snaps, unravel)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "optimizer", "batch_size", "shuffle", "snapshot_every"))
+def _train_run(params, rest, opt_state, keys, x, y, *, graphdef, optimizer, batch_size, shuffle, snapshot_every):
+    """The whole run of :func:`train`, one compiled program per model structure, optimizer
+    structure (a re-created equal optimizer hits the cache), data shapes and settings; the data
+    are arguments, not constants, so new data of the same shapes reuse it too."""
+    n, n_epochs = x.shape[0], keys.shape[0]
     n_batches = 1 if batch_size is None else n // batch_size
 
     def batch_loss(p, xb, yb):
@@ -362,26 +377,20 @@ def train(model, x, y, optimizer=None, n_epochs=100, batch_size=None, *, key=Non
         logits = nnx.merge(graphdef, carry[0], rest)(x)
         return carry, (jnp.mean(cross_entropy(logits, y)), accuracy(logits, y))
 
-    @jax.jit
-    def run(p, s, keys):
-        carry = (p, s)
-        if snapshot_every is None:
-            carry, hist = jax.lax.scan(epoch, carry, keys)
-            return carry, hist, None
-        n_blocks, n_tail = divmod(n_epochs, snapshot_every)
+    carry = (params, opt_state)
+    if snapshot_every is None:
+        carry, hist = jax.lax.scan(epoch, carry, keys)
+        return carry, hist, None
+    n_blocks, n_tail = divmod(n_epochs, snapshot_every)
 
-        def block(c, ks):
-            c, h = jax.lax.scan(epoch, c, ks)
-            return c, (h, ravel_pytree(c[0])[0])
+    def block(c, ks):
+        c, h = jax.lax.scan(epoch, c, ks)
+        return c, (h, ravel_pytree(c[0])[0])
 
-        first = ravel_pytree(p)[0]
-        carry, (hist, snaps) = jax.lax.scan(block, carry, keys[: n_blocks * snapshot_every].reshape(n_blocks, snapshot_every))
-        hist = jax.tree.map(lambda h: h.reshape(-1), hist)
-        if n_tail:
-            carry, tail = jax.lax.scan(epoch, carry, keys[n_blocks * snapshot_every:])
-            hist = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), hist, tail)
-        return carry, hist, jnp.concatenate([first[None], snaps])
-
-    (new_params, new_state), (loss_hist, acc_hist), snaps = run(params, opt_state, jax.random.split(key, n_epochs))
-    return TrainResult(new_params, nnx.merge(graphdef, new_params, rest), new_state,
-                       TrainHistory(loss_hist, acc_hist), snaps, unravel)
+    first = ravel_pytree(params)[0]
+    carry, (hist, snaps) = jax.lax.scan(block, carry, keys[: n_blocks * snapshot_every].reshape(n_blocks, snapshot_every))
+    hist = jax.tree.map(lambda h: h.reshape(-1), hist)
+    if n_tail:
+        carry, tail = jax.lax.scan(epoch, carry, keys[n_blocks * snapshot_every:])
+        hist = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), hist, tail)
+    return carry, hist, jnp.concatenate([first[None], snaps])

@@ -75,3 +75,17 @@ def test_run_with_a_re_created_observe_compiles_once():
         traces.append(js.mcmc.run(jax.random.key(seed), sampler, jnp.ones((4, 4)), 0.3, 5, observe=observe)[1])
     assert driver._run_compiled._cache_size() == before + 1
     assert all(t["m2"].shape == (5,) for t in traces)
+
+
+def test_nets_train_with_fresh_models_and_optimizers_compiles_once():
+    """New seeds of the same architecture, a fresh optimizer each time, new data of the same shapes:
+    one compiled program."""
+    from jaxstat import nets
+
+    x = jax.random.normal(jax.random.key(0), (24, 5))
+    y = jnp.arange(24) % 3
+    before = nets._train_run._cache_size()
+    for seed in range(3):
+        model = nets.mlp(jax.random.key(seed), (5, 4, 3))
+        nets.train(model, x + seed, y, optax.sgd(0.1), n_epochs=2, batch_size=8, key=jax.random.key(seed))
+    assert nets._train_run._cache_size() == before + 1
