@@ -50,8 +50,8 @@ from jaxstat.boltzmann.train import fit
 
 LEARNING_RATE = 0.1
 BATCH = 20
-# One optimizer object: the compiled epoch is cached per optimizer, so a new
-# optax.sgd(...) per run would recompile every time.
+# One optimizer for every run (a new optax.sgd(...) per run would hit the same compiled epoch
+# too: the compile cache compares optimizers by structure).
 OPTIMIZER = optax.sgd(LEARNING_RATE)
 
 

@@ -22,11 +22,9 @@ def default_optimizer() -> optax.GradientTransformation:
     >>> isinstance(default_optimizer(), optax.GradientTransformation)
     True
     """
-    return _DEFAULT_OPTIMIZER
-
-
-# One object: the trainers' compile caches key on the optimizer's identity.
-_DEFAULT_OPTIMIZER = optax.sgd(0.1)
+    # A fresh object each time is fine: the trainers' compile caches compare optimizers by
+    # structure (jaxstat._static.Static), not identity.
+    return optax.sgd(0.1)
 
 
 def check_optimizer(optimizer, default) -> optax.GradientTransformation:

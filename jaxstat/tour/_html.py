@@ -65,12 +65,11 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in cells[1:-1]]
 
 
-def _table(lines: list[str], css_class: str = "") -> str:
+def _table(lines: list[str]) -> str:
     header, body = _cells(lines[0]), [_cells(x) for x in lines[2:]]
-    cls = f' class="{css_class}"' if css_class else ""
     rows = ["<tr>" + "".join(f"<th>{_inline(c)}</th>" for c in header) + "</tr>"]
     rows += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in body]
-    return f"<table{cls}>\n" + "\n".join(rows) + "\n</table>"
+    return "<table>\n" + "\n".join(rows) + "\n</table>"
 
 
 def markdown_to_html(text: str) -> str:
@@ -134,16 +133,13 @@ def tour_page(header: str, sections: list[tuple[str, str, float]], total_seconds
 
     ``sections`` holds ``(name, markdown fragment, seconds)`` for each section that ran.
     """
-    summary = ["| section | results | time |", "|---|---|---|"]
+    rows = ["<tr><th>section</th><th>results</th><th>time</th></tr>"]
     for name, fragment, seconds in sections:
         title = _title(fragment, name)
         results = "; ".join(section_results(fragment)) or "see below"
-        summary.append(f"| [{name}] {title} | {results.replace('|', chr(92) + '|')} | {seconds:.1f} s |")
-    table = _table(summary, "results")
-    # link each section's name in the results table to its heading
-    for name, fragment, _ in sections:
-        title = _title(fragment, name)
-        table = table.replace(f"[{name}] {_inline(title)}", f'<a href="#{_slug(title)}">{_inline(title)}</a>', 1)
+        rows.append(f'<tr><td><a href="#{_slug(title)}">{_inline(title)}</a></td><td>{_inline(results)}</td>'
+                    f"<td>{seconds:.1f} s</td></tr>")
+    table = '<table class="results">\n' + "\n".join(rows) + "\n</table>"
     body = "\n".join(markdown_to_html(fragment) + f'\n<p class="meta"><em>Section {html.escape(name)} took '
                      f"{seconds:.1f} s.</em></p>" for name, fragment, seconds in sections)
     return (
