@@ -25,6 +25,11 @@ LOGITS = jnp.eye(4)[jnp.array([0, 1, 2, 3, 0])] * 2.0
 LABELS = jnp.array([0, 1, 2, 3, 1])
 
 CASES = {
+    # stats: streaming statistics
+    "summarize min_blocks": (lambda: S.summarize(S.Streaming(n_levels=4).init(jnp.zeros(())), min_blocks=1),
+                             "min_blocks must be an integer >= 2"),
+    "merge different specs": (lambda: S.merge(S.Streaming(n_levels=4).init(jnp.zeros(())),
+                                              S.Streaming(n_levels=5).init(jnp.zeros(()))), "same Streaming spec"),
     # stats: error analysis
     "effective_sample_size one sample": (lambda: S.effective_sample_size(jnp.ones(1)), "x needs at least 2"),
     "effective_sample_size NaN": (lambda: S.effective_sample_size(TRACE.at[3].set(jnp.nan)), "x must be finite"),

@@ -33,6 +33,7 @@ from jaxstat.stats.errors import (
 )
 from jaxstat.stats.free_energy import SteppingStone, stepping_stone
 from jaxstat.stats.observables import binder_cumulant, specific_heat, susceptibility
+from jaxstat.stats.streaming import Histogram, Streaming, StreamingSummary, merge, summarize
 
 __all__ = [
     "susceptibility",
@@ -47,4 +48,9 @@ __all__ = [
     "mean_and_error",
     "SteppingStone",
     "stepping_stone",
+    "Streaming",
+    "StreamingSummary",
+    "Histogram",
+    "summarize",
+    "merge",
 ]
