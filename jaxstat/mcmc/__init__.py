@@ -15,6 +15,7 @@ from jaxstat.mcmc.base import (
     register_sampler,
     static_field,
 )
+from jaxstat.mcmc.batched import Chains, chains
 from jaxstat.mcmc.cluster import SwendsenWang, SwendsenWangInfo, Wolff, WolffInfo, swendsen_wang, wolff
 from jaxstat.mcmc.driver import run
 from jaxstat.mcmc.kawasaki import Kawasaki, kawasaki
@@ -50,6 +51,8 @@ __all__ = [
     "LadderTuning",
     "tune_ladder",
     "equal_rejection_ladder",
+    "Chains",
+    "chains",
     "run",
     "default_observe",
 ]

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from jaxstat._static import static
 from jaxstat._validate import check_beta, check_key, check_positive_int, float_dtype
+from jaxstat.mcmc._loop import empty_record, phase_keys, recorded, streamed, unrecorded
 from jaxstat.mcmc.base import Sampler, default_observe
 
 __all__ = ["run", "default_observe"]
@@ -98,26 +99,14 @@ def _scan_ticked(f, carry, length, done_before, unit, total, progress):
     return carry, outs
 
 
-def _step(sampler, key, state, beta):
-    """One step of any sampler: a ladder sampler carries its own betas."""
-    if sampler.has_ladder:
-        return sampler.step(key, state)
-    return sampler.step(key, state, beta)
-
-
-def _mean_over_steps(x):
-    """Mean over the leading (step) axis; floating fields keep their dtype, counts and flags become floats."""
-    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
-    return jnp.mean(x.astype(dtype), axis=0)
-
-
 @functools.partial(
     jax.jit,
-    static_argnames=("n_records", "thin", "burn_in", "remainder", "observe", "progress"),
+    static_argnames=("n_records", "thin", "burn_in", "remainder", "observe", "progress", "stream"),
 )
-def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remainder, observe, progress):
+def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remainder, observe, progress,
+                  stream=None):
     total = burn_in + n_records * thin + remainder
-    key_burn, key_main, key_rest = jax.random.split(key, 3)
+    key_burn, key_main, key_rest = phase_keys(key)
     # Traced spins that were invalid (0/1 states under vmap become NaN in init) and a traced
     # negative or NaN beta cannot raise: every floating output of the run is then NaN, never a
     # plausible number (a heat-bath step would otherwise turn a NaN spin into a valid one).
@@ -126,33 +115,22 @@ def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remain
         valid = valid & (beta >= 0)
     observe = sampler.observe if observe is None else observe
 
-    def sweep_only(k):
-        def f(state, i):
-            state, _ = _step(sampler, jax.random.fold_in(k, i), state, beta)
-            return state, None
-
-        return f
-
-    def record(state, r):
-        def thin_body(state, j):
-            return _step(sampler, jax.random.fold_in(key_main, r * thin + j), state, beta)
-
-        # The thin steps' infos are stacked (they are small) and averaged.
-        state, infos = jax.lax.scan(thin_body, state, jnp.arange(thin))
-        return state, (observe(state), jax.tree.map(_mean_over_steps, infos))
-
     def ticks(sweeps):  # share the run's ticks among its phases by length
         return max(1, round(progress * sweeps / total)) if progress else 0
 
-    state, _ = _scan_ticked(sweep_only(key_burn), state, burn_in, 0, 1, total, ticks(burn_in))
-    state, (trace, info) = _scan_ticked(
-        record, state, n_records, burn_in, thin, total, ticks(n_records * thin)
-    )
+    state, _ = _scan_ticked(unrecorded(sampler, key_burn, beta), state, burn_in, 0, 1, total, ticks(burn_in))
+    body = recorded(sampler, key_main, beta, thin, observe)
+    if stream is None:
+        state, trace = _scan_ticked(body, state, n_records, burn_in, thin, total, ticks(n_records * thin))
+    else:
+        acc = stream.init(empty_record(sampler, state, beta, observe))
+        (state, trace), _ = _scan_ticked(
+            streamed(body, stream), (state, acc), n_records, burn_in, thin, total, ticks(n_records * thin)
+        )
     state, _ = _scan_ticked(
-        sweep_only(key_rest), state, remainder, burn_in + n_records * thin, 1, total, ticks(remainder)
+        unrecorded(sampler, key_rest, beta), state, remainder, burn_in + n_records * thin, 1, total, ticks(remainder)
     )
-    state, trace, info = jax.tree.map(lambda x: _nan_unless(valid, x), (state, trace, info))
-    return state, trace, info
+    return jax.tree.map(lambda x: _nan_unless(valid, x), (state, trace))
 
 
 def _nan_unless(ok, x):
@@ -162,15 +140,6 @@ def _nan_unless(ok, x):
 def _is_state(x) -> bool:
     """A sampler state (a NamedTuple with spins and energy), rather than spins."""
     return isinstance(x, tuple) and hasattr(x, "_fields") and hasattr(x, "spins") and hasattr(x, "energy")
-
-
-def _info_fields(info) -> dict:
-    """The fields of a step's info as a dict (a NamedTuple's fields, or a dict as is)."""
-    if isinstance(info, dict):
-        return dict(info)
-    if hasattr(info, "_asdict"):
-        return dict(info._asdict())
-    return {} if info is None else {"info": info}
 
 
 def run(
@@ -183,6 +152,9 @@ def run(
     thin: int = 1,
     observe: Callable | None = None,
     progress: bool = False,
+    stream=None,
+    checkpoint_dir=None,
+    checkpoint_every: int | None = None,
 ) -> tuple:
     """Run ``sampler`` from ``spins`` at inverse temperature ``beta``.
 
@@ -214,6 +186,25 @@ def run(
       progress: show a progress bar. It is driven by 2 to 50 host callbacks
         placed between chunks of the compiled loop (about one per 2^24 spin
         updates), so it costs a few percent at most.
+      stream: ``None`` (default) records the full trace. ``True`` or a
+        :class:`jaxstat.stats.Streaming` keeps streaming statistics instead:
+        running means, blocking (binning) accumulators and optional
+        histograms of every record field, in memory independent of
+        ``n_sweeps``; the second return value is then the accumulator, read
+        with :func:`jaxstat.stats.summarize`.
+      checkpoint_dir: a directory for checkpoints (orbax-checkpoint). The run
+        is cut into segments of ``checkpoint_every`` steps and saved after
+        each; called again with the same directory and arguments, ``run``
+        resumes from the newest complete checkpoint (or returns the finished
+        result) and the result is bit-identical to an uninterrupted run. A
+        directory holding a different run (other couplings, shapes, key,
+        beta, lengths, observe, stream or ``checkpoint_every``) is refused
+        with an error naming what differs. Not inside ``jit``/``vmap``: use
+        :func:`~jaxstat.mcmc.chains` to checkpoint many chains as one run.
+        See :mod:`jaxstat.mcmc.checkpoint`.
+      checkpoint_every: steps between checkpoints (default: about 10
+        checkpoints per run). In the recorded phase segments hold whole
+        records (``max(1, checkpoint_every // thin)`` of them).
 
     Compilation is cached on the sampler's *structure* (its type, static
     fields and leaf shapes), ``observe`` and the run lengths, not on the
@@ -228,6 +219,8 @@ def run(
       ``observe`` returns a dict (the default does), the trace also holds
       every field of the step's ``info`` (``"acceptance_rate"``, cluster
       sizes, swap rates, ...), averaged over the ``thin`` steps of each record.
+      With ``stream``, the trace is replaced by the streaming accumulator of
+      those same records.
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxstat as js
@@ -270,18 +263,32 @@ def run(
     # its state goes straight into the compiled loop. A state passed in is
     # checked by the sampler's step when the loop is traced.
     state = spins if _is_state(spins) else sampler.init(spins)
-    state, trace, info = _run_compiled(
-        key,
-        sampler,
-        state,
-        beta,
-        n_records=n_records,
-        thin=thin,
-        burn_in=burn_in,
-        remainder=remainder,
-        observe=static(observe),  # a re-created but equal observe function reuses the compilation
+    stream = _as_stream(stream)
+    settings = dict(n_records=n_records, thin=thin, burn_in=burn_in, remainder=remainder,
+                    observe=static(observe),  # a re-created but equal observe function reuses the compilation
+                    stream=stream)
+    if checkpoint_dir is not None or checkpoint_every is not None:
+        from jaxstat.mcmc.checkpoint import run_checkpointed
+
+        return run_checkpointed(key, sampler, spins, state, beta, settings, checkpoint_dir, checkpoint_every,
+                                progress=progress)
+    return _run_compiled(
+        key, sampler, state, beta,
         progress=_n_ticks(int(jnp.size(state.spins)), burn_in + n_sweeps) if progress else 0,
+        **settings,
     )
-    if isinstance(trace, dict):
-        trace = {**trace, **{k: v for k, v in _info_fields(info).items() if k not in trace}}
-    return state, trace
+
+
+def _as_stream(stream):
+    """``None``/``False`` (full trace), ``True`` (default streaming statistics) or a ``Streaming``."""
+    if stream is None or stream is False:
+        return None
+    from jaxstat.stats.streaming import Streaming
+
+    if stream is True:
+        return Streaming()
+    if not isinstance(stream, Streaming):
+        raise ValueError(
+            f"stream must be True, False, None or a jaxstat.stats.Streaming; got {type(stream).__name__}"
+        )
+    return stream
