@@ -17,6 +17,7 @@ from jaxstat.mcmc.base import (
 )
 from jaxstat.mcmc.batched import Chains, chains
 from jaxstat.mcmc.cluster import SwendsenWang, SwendsenWangInfo, Wolff, WolffInfo, swendsen_wang, wolff
+from jaxstat.mcmc.domain import DecomposedCheckerboard, lattice_sharded
 from jaxstat.mcmc.driver import run
 from jaxstat.mcmc.kawasaki import Kawasaki, kawasaki
 from jaxstat.mcmc.tempering import ParallelTempering, TemperingInfo, TemperingState, parallel_tempering
@@ -36,6 +37,8 @@ __all__ = [
     "glauber",
     "single_spin",
     "checkerboard",
+    "DecomposedCheckerboard",
+    "lattice_sharded",
     "SwendsenWang",
     "SwendsenWangInfo",
     "Wolff",

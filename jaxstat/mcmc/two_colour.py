@@ -109,18 +109,25 @@ def check_bipartite(model, what: str):
             )
 
 
-def checkerboard(model, rule: str = "metropolis") -> Checkerboard:
+def checkerboard(model, rule: str = "metropolis", mesh=None):
     r"""Two-colour parallel sampler for nearest-neighbour lattices.
 
     Args:
       model: a :class:`jaxstat.ising.LatticeIsing` (uniform or per-bond
         couplings, any dimension); periodic axes need even side lengths.
       rule: ``"metropolis"`` or ``"glauber"`` (heat bath).
+      mesh: optional :class:`jax.sharding.Mesh` with 1 or 2 axes: split the
+        lattice's first axis (and second) over it, each device sweeping its
+        own block and exchanging one-site boundary slabs with its neighbours
+        (:mod:`jaxstat.mcmc.domain`). Each mesh axis size must divide the
+        lattice side it splits. The spins are bit-identical to the
+        single-device sampler's for the same keys, on any number of devices.
 
     Returns:
       a :class:`Checkerboard` sampler (a pytree with the model's arrays as
-      leaves); ``step(key, state, beta)`` updates colour 0, then colour 1
-      (one sweep, N update attempts).
+      leaves), or with ``mesh`` a
+      :class:`~jaxstat.mcmc.DecomposedCheckerboard`; ``step(key, state, beta)``
+      updates colour 0, then colour 1 (one sweep, N update attempts).
 
     Example:
       >>> import jax, jaxstat as js
@@ -133,4 +140,8 @@ def checkerboard(model, rule: str = "metropolis") -> Checkerboard:
     """
     check_rule(rule)
     check_bipartite(model, "checkerboard")
+    if mesh is not None:
+        from jaxstat.mcmc.domain import decomposed_checkerboard
+
+        return decomposed_checkerboard(model, rule, mesh)
     return Checkerboard(model=model, rule=rule)
