@@ -108,6 +108,19 @@ def check_positive_float(value, name: str):
     return x
 
 
+def check_tolerance(value, name: str):
+    """A tolerance: a finite number >= 0 (0 switches early stopping off)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}") from err
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return x
+
+
 def flat_problem(loss, params):
     """``(x0, unravel, loss_flat)``: the loss as a function of one flat vector.
 

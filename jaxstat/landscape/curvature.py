@@ -31,17 +31,19 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxstat._validate import check_key, check_positive_int
+from jaxstat._validate import check_key, check_positive_int, float_dtype
 from jaxstat.landscape._checks import (
     check_choice,
     check_like,
     check_loss,
     check_params,
+    check_tolerance,
     flat_problem,
     hvp_flat,
     n_params,
 )
 from jaxstat.landscape._compile import StaticFn, jit_loss
+from jaxstat.landscape._lanczos import lanczos_ritz, lanczos_tridiag
 
 __all__ = ["HessianEigs", "hvp", "hessian", "hessian_eigs", "lanczos_tridiag"]
 
@@ -111,137 +113,20 @@ def hessian(loss, params, max_params: int = 10_000):
     return jax.jit(jax.jacfwd(jax.grad(loss_flat)))(x0)
 
 
-def lanczos_tridiag(matvec, v0, n_iter: int, *, key=None):
-    r"""Lanczos with full reorthogonalisation and breakdown restarts: ``(Q, T)``.
-
-    ``Q`` is ``(n_iter, n)`` with orthonormal rows and ``T = Q H Q^T`` the
-    dense ``(n_iter, n_iter)`` symmetric tridiagonal: diagonal
-    :math:`\alpha_j = q_j^\top H q_j`, off-diagonal :math:`\beta_j`, the norm
-    of :math:`H q_j` orthogonalised (twice) against :math:`q_0, \dots, q_j`.
-    ``v0`` is a 1-D vector of length ``n`` and ``1 <= n_iter <= n``.
-
-    Breakdown. If the Krylov space of ``v0`` is invariant under :math:`H`
-    (it is after :math:`d` steps when :math:`H` has :math:`d` distinct
-    eigenvalues), the orthogonalised :math:`H q_j` is round-off, and
-    normalising it would give a "basis vector" that is not orthogonal to the
-    basis, after which ``T`` is no projection of :math:`H` at all. Step
-    :math:`j` is a breakdown when
-
-    .. math:: \beta_j \le 2^{-1/2} \|r_j'\| \quad\text{or}\quad
-              \beta_j \le 64\,\varepsilon \max_{i \le j} \|H q_i\|,
-
-    with :math:`r_j'` the vector after the first Gram-Schmidt pass and
-    :math:`\varepsilon` the dtype's machine epsilon: the second pass removed
-    most of it (so it lay numerically in the span of the basis: the
-    Kahan-Parlett "twice is enough" test), or it is round-off on the scale of
-    :math:`H` seen so far. Then :math:`\beta_j` is set to 0 and
-    :math:`q_{j+1}` is a fresh vector orthogonalised (twice) against the
-    basis: a Gaussian draw from ``key``, or without ``key`` the coordinate
-    axis least represented in the basis (deterministic; its orthogonal part
-    has squared norm at least :math:`1 - (j+1)/n`). This is ARPACK's remedy
-    (``dsaitr``). ``Q`` stays orthonormal and ``T`` block-diagonal, one
-    Lanczos block per Krylov space; every block but the last is the
-    projection of :math:`H` on an invariant subspace, so its eigenvalues are
-    eigenvalues of :math:`H`, and the iteration goes on to find more in the
-    complement. Dropping :math:`\beta_j` perturbs the eigenvalues of ``T`` by
-    at most :math:`\beta_j`, which is round-off.
-    Gauss quadrature from the first row of the eigenvectors of ``T`` (SLQ)
-    is unaffected: the blocks after a restart carry weight zero. Pass
-    ``key`` when looking for eigenvalues: random restarts reach every
-    eigenspace left over, coordinate axes may be eigenvectors themselves.
-
-    Example: :math:`H = \mathrm{diag}(-1, 1, \dots, 1)` has two distinct
-    eigenvalues, so the Krylov space breaks down after two steps; the
-    restarts find more of the eigenvalue 1, and every eigenvalue of ``T`` is
-    one of :math:`H`:
-
-    >>> import jax.numpy as jnp
-    >>> d = jnp.ones(20).at[0].set(-1.0)
-    >>> Q, T = lanczos_tridiag(lambda v: d * v, jnp.arange(1.0, 21.0), 5)
-    >>> jnp.linalg.eigvalsh(T).round(4).tolist()
-    [-1.0, 1.0, 1.0, 1.0, 1.0]
-    >>> bool(jnp.allclose(Q @ Q.T, jnp.eye(5), atol=1e-6))
-    True
-    """
-    if not callable(matvec):
-        raise ValueError(f"matvec must be a callable v -> H v; got {type(matvec).__name__}")
-    if jnp.ndim(v0) != 1 or jnp.shape(v0)[0] == 0:
-        raise ValueError(f"v0 must be a non-empty 1-D start vector; got shape {jnp.shape(v0)}")
-    n_iter = check_positive_int(n_iter, "n_iter")
-    if n_iter > jnp.shape(v0)[0]:
-        raise ValueError(f"n_iter must be at most the dimension {jnp.shape(v0)[0]} of v0; got {n_iter}")
-    if key is not None:
-        check_key(key)
-    return _lanczos(matvec, jnp.asarray(v0), n_iter, key)
-
-
-# Breakdown test of lanczos_tridiag (see its docstring). A second Gram-Schmidt
-# pass that keeps less than 1/sqrt(2) of the vector means the vector was
-# numerically in the span of the basis (Kahan-Parlett; ARPACK uses 0.717).
-_KEEP = 2.0**-0.5
-# A coupling below 64 eps ||H|| is round-off (the exact breakdowns measured
-# while fixing this left 3-25 eps ||H||); dropping it moves the eigenvalues of
-# T by at most that much, below what float32 resolves anyway.
-_BREAKDOWN_RTOL = 64
-
-
-def _lanczos(matvec, v0, n_iter, key):
-    n = v0.shape[0]
-    dtype = jnp.result_type(v0, float)
-    eps = jnp.finfo(dtype).eps
-
-    def orthogonalise(Q, v):
-        # One classical Gram-Schmidt pass; rows of Q not filled yet are zero.
-        h = Q @ v
-        return v - h @ Q, h
-
-    def restart(Q, j):
-        if key is None:
-            # sum_i ||Q[:, i]||^2 = j + 1, so the least represented axis keeps
-            # squared norm >= 1 - (j + 1)/n > 0 after projection.
-            g = jnp.zeros(n, dtype).at[jnp.argmin(jnp.sum(Q * Q, axis=0))].set(1)
-        else:
-            g = jax.random.normal(jax.random.fold_in(key, j), (n,), dtype)
-        g = orthogonalise(Q, orthogonalise(Q, g)[0])[0]
-        return g / jnp.linalg.norm(g)
-
-    def step(j, carry):
-        Q, alphas, betas, q, scale = carry
-        Q = Q.at[j].set(q)
-        w = jnp.asarray(matvec(q), dtype)
-        scale = jnp.maximum(scale, jnp.linalg.norm(w))
-        r1, h1 = orthogonalise(Q, w)
-        r2, h2 = orthogonalise(Q, r1)
-        beta = jnp.linalg.norm(r2)
-        broke = (beta <= _KEEP * jnp.linalg.norm(r1)) | (beta <= _BREAKDOWN_RTOL * eps * scale)
-        # Without the test, r2 / beta would be normalised round-off: the bug
-        # this replaces (see the module docstring). The restart runs only on
-        # a breakdown (a real branch unless vmapped) and never at the last step.
-        q = jax.lax.cond(broke & (j < n_iter - 1), lambda: restart(Q, j),
-                         lambda: r2 / jnp.where(broke, 1, beta).astype(dtype))
-        alphas = alphas.at[j].set(h1[j] + h2[j])
-        betas = betas.at[j].set(jnp.where(broke, 0, beta).astype(dtype))
-        return Q, alphas, betas, q, scale
-
-    init = (jnp.zeros((n_iter, n), dtype), jnp.zeros(n_iter, dtype), jnp.zeros(n_iter, dtype),
-            (v0 / jnp.linalg.norm(v0)).astype(dtype), jnp.zeros((), dtype))
-    Q, alphas, betas, _, _ = jax.lax.fori_loop(0, n_iter, step, init)
-    off = betas[:-1]
-    T = jnp.diag(alphas) + jnp.diag(off, 1) + jnp.diag(off, -1)
-    return Q, T
-
-
 def _default_n_iter(n: int, k_total: int) -> int:
-    # Extreme eigenvalues of a Hessian converge in a few dozen steps; 64 gets
-    # the top few to ~1e-6 on typical spectra, and more is wanted for more pairs.
-    return min(n, max(64, 4 * k_total))
+    # A cap, not a cost: the iteration stops once the wanted pairs meet tol (the top
+    # five of the digits MLP's Hessian take ~14 steps); 96 leaves room for hard spectra.
+    return min(n, max(96, 8 * k_total))
 
 
-def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_iter: int | None = None):
+def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_iter: int | None = None,
+                 tol: float = 1e-4):
     r"""The ``k`` largest and/or smallest Hessian eigenpairs by Lanczos.
 
-    Runs ``n_iter`` steps of Lanczos with full reorthogonalisation from a
-    Gaussian start vector drawn with ``key``, takes the Ritz pairs
+    Runs Lanczos with full reorthogonalisation from a Gaussian start vector
+    drawn with ``key`` until the wanted Ritz pairs have relative residuals
+    below ``tol`` (estimated for free from the tridiagonal, see
+    :func:`~jaxstat.landscape._lanczos.lanczos_ritz`) or ``n_iter`` steps, takes the Ritz pairs
     :math:`(\theta_i, y_i)` of the tridiagonal :math:`T = Q H Q^\top` and
     returns the extreme ones with their residuals
     :math:`r_i = \|H y_i - \theta_i y_i\|`. A Ritz value is within
@@ -267,8 +152,15 @@ def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_ite
       params: the point where the Hessian is taken.
       k: number of eigenpairs per end; ``k <= n`` (``2k <= n`` for "both").
       which: ``"largest"``, ``"smallest"`` or ``"both"``.
-      n_iter: Krylov dimension (HVPs), ``k <= n_iter <= n``; default
-        ``min(n, max(64, 4k))`` (``8k`` for "both"). Raise it when residuals are large.
+      n_iter: the most Lanczos steps (HVPs), ``k <= n_iter <= n``; default
+        ``min(n, max(96, 8k))`` (``16k`` for "both"). Raise it when residuals are large.
+      tol: stop when every wanted pair has :math:`\|H y - \theta y\| \le
+        \mathrm{tol}\, |\theta|` (with a floor of float round-off of the
+        largest :math:`|\theta|`, for eigenvalues near zero); ``0`` runs
+        all ``n_iter`` steps. The eigenvalue error is then at most the
+        residual, and about residual²/gap once the spectrum around it is
+        resolved, so the default 1e-4 gives eigenvalues to better than 1e-4
+        relative. The returned residuals are measured, not estimated.
 
     Returns:
       :class:`HessianEigs` ``(eigenvalues (m,), eigenvectors (pytree, leading m), residuals (m,))``.
@@ -302,31 +194,25 @@ def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_ite
             f"n_iter must satisfy {k_total} (eigenpairs wanted) <= n_iter <= {n} (parameters); got {n_iter}"
         )
 
-    vals, vecs, res = _eigs_run(StaticFn(loss), params, key, k, which, n_iter)
+    tol = check_tolerance(tol, "tol")
+    vals, vecs, res, _ = _eigs_run(StaticFn(loss), params, key, jnp.asarray(tol, float_dtype()), k, which,
+                                   n_iter)
     return HessianEigs(vals, vecs, res)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "k", "which", "n_iter"))
-def _eigs_run(loss, params, key, k, which, n_iter):
+def _eigs_run(loss, params, key, tol, k, which, n_iter):
     # One compiled program per (loss, shapes, k, which, n_iter): repeated calls
-    # (new keys, new parameter values) do not recompile.
+    # (new keys, new parameter values, another tol) do not recompile.
     x0, unravel, loss_flat = flat_problem(loss, params)
     matvec = hvp_flat(loss_flat, x0)
     key_start, key_restart = jax.random.split(key)
     v0 = jax.random.normal(key_start, x0.shape, x0.dtype)
-    Q, T = lanczos_tridiag(matvec, v0, n_iter, key=key_restart)
-    theta, S = jnp.linalg.eigh(T)  # ascending
-    if which == "largest":
-        idx = jnp.arange(n_iter - 1, n_iter - 1 - k, -1)
-    elif which == "smallest":
-        idx = jnp.arange(k)
-    else:
-        idx = jnp.concatenate([jnp.arange(n_iter - 1, n_iter - 1 - k, -1), jnp.arange(k)])
-    vals = theta[idx]
-    vecs = S[:, idx].T @ Q
+    Q, vals, S, m = lanczos_ritz(matvec, v0, n_iter, k, which, tol=tol.astype(x0.dtype), key=key_restart)
+    vecs = S.T @ Q
     # Reorthogonalised Q is orthonormal to rounding; renormalise so the
     # residual measures the eigen-equation, not the vector's length.
     vecs = vecs / jnp.linalg.norm(vecs, axis=1, keepdims=True)
     hv = jax.vmap(matvec)(vecs)
     res = jnp.linalg.norm(hv - vals[:, None] * vecs, axis=1)
-    return vals, jax.vmap(unravel)(vecs), res
+    return vals, jax.vmap(unravel)(vecs), res, m

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 from matfree import stochtrace
 
-from jaxstat._validate import check_key, check_positive_int
+from jaxstat._validate import check_key, check_positive_int, float_dtype
 from jaxstat.landscape._checks import (
     check_choice,
     check_loss,
@@ -78,7 +78,8 @@ def _apply_all(f, vecs, batch_size):
     return jax.lax.map(f, vecs, batch_size=batch_size)
 
 
-def hessian_trace(key, loss, params, n_samples: int = 100, method: str = "hutchinson", *, batch_size=None):
+def hessian_trace(key, loss, params, n_samples: int = 100, method: str = "hutchinson", *, batch_size=None,
+                  rtol=None):
     r"""Stochastic estimate of :math:`\operatorname{tr} H` with a standard error.
 
     Args:
@@ -88,7 +89,15 @@ def hessian_trace(key, loss, params, n_samples: int = 100, method: str = "hutchi
       n_samples: Hessian-vector products spent (>= 2; >= 4 for Hutch++).
       method: ``"hutchinson"`` or ``"hutch++"`` (see the module docstring for
         what the error bar means in each).
-      batch_size: HVPs evaluated at once (``None``: all, vmapped).
+      batch_size: HVPs evaluated at once (``None``: all, vmapped; with
+        ``rtol``, 10 at a time).
+      rtol: optional target relative standard error (Hutchinson only): probes
+        are drawn ``batch_size`` at a time until ``stderr <= rtol |estimate|``
+        (at least 10 probes, so that the standard error is itself
+        estimated), with ``n_samples`` as the cap. A stopping rule that
+        looks at the data biases the estimate by a fraction of its standard
+        error at most; at the default (``None``) exactly ``n_samples``
+        probes are used.
 
     Returns:
       :class:`TraceEstimate` ``(estimate, stderr)``, scalars.
@@ -109,8 +118,52 @@ def hessian_trace(key, loss, params, n_samples: int = 100, method: str = "hutchi
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4 if method == "hutch++" else 2)
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
+    if rtol is not None:
+        if method != "hutchinson":
+            raise ValueError(f"rtol needs method='hutchinson' (probes drawn until the target); got method={method!r}")
+        rtol = check_positive_float(rtol, "rtol")
+        est, err = _trace_until(StaticFn(loss), params, key, jnp.asarray(rtol, float_dtype()), n_samples,
+                                batch_size or _PROBE_BLOCK)
+        return TraceEstimate(est, err)
     est, err = _trace_run(StaticFn(loss), params, key, n_samples, method, batch_size)
     return TraceEstimate(est, err)
+
+
+_PROBE_BLOCK = 10  # probes per round of the rtol loop, and the fewest it stops at
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "n_samples", "block"))
+def _trace_until(loss, params, key, rtol, n_samples, block):
+    # Rounds of `block` Rademacher probes (round r from fold_in(key, r)), Welford moments,
+    # until the standard error meets rtol or n_samples probes (rounded up to whole rounds).
+    x0, _, loss_flat = flat_problem(loss, params)
+    matvec = hvp_flat(loss_flat, x0)
+    integrand = stochtrace.monte_carlo_trace()
+    n_rounds = -(-n_samples // block)
+    dtype = x0.dtype
+
+    def stderr(count, m2):
+        return jnp.sqrt(m2 / (count - 1) / count)
+
+    def cond(carry):
+        r, count, mean, m2 = carry
+        enough = (count >= max(2, min(block, n_samples))) & (stderr(count, m2) <= rtol * jnp.abs(mean))
+        return (r < n_rounds) & ~enough
+
+    def body(carry):
+        r, count, mean, m2 = carry
+        probes = stochtrace.sampler_signs(x0, num=block)(jax.random.fold_in(key, r))
+        values = jax.vmap(lambda v: integrand(matvec, v))(probes).astype(dtype)
+        # Chan et al.'s pairwise update of (count, mean, M2) by a block
+        b_mean = jnp.mean(values)
+        b_m2 = jnp.sum((values - b_mean) ** 2)
+        total = count + block
+        delta = b_mean - mean
+        return r + 1, total, mean + delta * block / total, m2 + b_m2 + delta**2 * count * block / total
+
+    zero = jnp.zeros((), dtype)
+    _, count, mean, m2 = jax.lax.while_loop(cond, body, (0, zero, zero, zero))
+    return mean, stderr(count, m2)
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "n_samples", "method", "batch_size"))

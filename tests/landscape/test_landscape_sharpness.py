@@ -61,7 +61,8 @@ def test_sharpness_bundle():
         loss, params, _ = centred_quadratic()
         s = js.landscape.sharpness(jax.random.key(2), loss, params, epsilon=0.1, n_samples=200, n_steps=200)
         np.testing.assert_allclose(s.lambda_max, SPECTRUM[-1], rtol=1e-4)
-        assert float(s.lambda_max_residual) < 1e-6
+        # hessian_eigs stops at its default tol: residual <= 1e-4 |lambda| (eigenvalue error ~ residual^2 / gap)
+        assert float(s.lambda_max_residual) <= 1e-4 * SPECTRUM[-1]
         # Hutchinson with 200 probes: t with 199 dof, P(|t| > 4) = 9e-5 (the false-failure probability)
         assert abs(float(s.trace) - SPECTRUM.sum()) < 4 * float(s.trace_stderr)
         np.testing.assert_allclose(s.epsilon_sharpness, 0.5 * 0.1**2 * SPECTRUM[-1], rtol=1e-4)
