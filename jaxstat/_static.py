@@ -53,8 +53,12 @@ def structural_key(obj, _depth: int = 0, _seen: frozenset = frozenset()):
         return (type(obj).__name__, obj)
     if isinstance(obj, types.FunctionType):
         cells = tuple(key(c.cell_contents) if _filled(c) else ("empty",) for c in obj.__closure__ or ())
+        # The globals the code reads count too: a function that reads a module-level value
+        # which has since been rebound must not reuse the program traced with the old value.
+        globals_read = tuple((name, key(obj.__globals__[name])) for name in _global_names(obj.__code__)
+                             if name in obj.__globals__)
         return ("fn", obj.__code__, id(obj.__globals__), cells, key(obj.__defaults__),
-                key(obj.__kwdefaults__))
+                key(obj.__kwdefaults__), globals_read)
     if isinstance(obj, types.MethodType):
         return ("method", key(obj.__func__), key(obj.__self__))
     if isinstance(obj, functools.partial):
@@ -72,6 +76,16 @@ def structural_key(obj, _depth: int = 0, _seen: frozenset = frozenset()):
     if _is_small_jax_array(obj):
         return ("array", str(obj.dtype), obj.shape, np.asarray(obj).tobytes())
     return ("id", id(obj))  # kept alive by the Static that holds the root object
+
+
+@functools.lru_cache(maxsize=4096)
+def _global_names(code) -> tuple:
+    """Names a code object (and the functions defined inside it) may load as globals, sorted."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(_global_names(const))
+    return tuple(sorted(names))
 
 
 def _filled(cell) -> bool:

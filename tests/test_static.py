@@ -9,7 +9,7 @@ import numpy as np
 import optax
 
 import jaxstat as js
-from jaxstat._static import Static, structural_key
+from jaxstat._static import Static, _global_names, structural_key
 from jaxstat.boltzmann import train as rbm_train
 from jaxstat.mcmc import driver
 
@@ -40,6 +40,32 @@ def test_structural_equality():
     cyc = []
     cyc.append(cyc)
     assert Static(cyc) == Static(cyc)
+
+
+SCALE = 2.0  # a module-level value that a function reads (rebound by the next test)
+
+
+def _reads_scale():
+    return lambda x: SCALE * x  # one code object for every call
+
+
+def test_a_rebound_global_is_a_different_function():
+    # Same code and closure, but the global it reads has changed: the compiled program of the
+    # old value must not be reused (it would silently give the old answer).
+    global SCALE
+    fn = jax.jit(lambda f, x: f(x), static_argnums=0)
+    before = Static(_reads_scale())
+    assert Static(_reads_scale()) == before
+    assert float(fn(Static(_reads_scale()), 1.0)) == 2.0
+    try:
+        SCALE = 3.0
+        assert Static(_reads_scale()) != before
+        assert float(fn(Static(_reads_scale()), 1.0)) == 3.0
+    finally:
+        SCALE = 2.0
+    assert Static(_reads_scale()) == before
+    # globals read by functions defined inside the function count too
+    assert "SCALE" in _global_names((lambda: (lambda: SCALE)).__code__)
 
 
 def test_transparent():
