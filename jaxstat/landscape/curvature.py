@@ -115,8 +115,9 @@ def hessian(loss, params, max_params: int = 10_000):
 
 def _default_n_iter(n: int, k_total: int) -> int:
     # A cap, not a cost: the iteration stops once the wanted pairs meet tol (the top
-    # five of the digits MLP's Hessian take ~14 steps); 96 leaves room for hard spectra.
-    return min(n, max(96, 8 * k_total))
+    # five of the digits MLP's Hessian take ~14 steps). 64 keeps the small eigh of the
+    # stopping test at most 64 x 64 (see _lanczos.lanczos_ritz); more pairs need more room.
+    return min(n, max(64, 8 * k_total))
 
 
 def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_iter: int | None = None,
@@ -153,7 +154,7 @@ def hessian_eigs(key, loss, params, k: int = 1, which: str = "largest", *, n_ite
       k: number of eigenpairs per end; ``k <= n`` (``2k <= n`` for "both").
       which: ``"largest"``, ``"smallest"`` or ``"both"``.
       n_iter: the most Lanczos steps (HVPs), ``k <= n_iter <= n``; default
-        ``min(n, max(96, 8k))`` (``16k`` for "both"). Raise it when residuals are large.
+        ``min(n, max(64, 8k))`` (``16k`` for "both"). Raise it when residuals are large.
       tol: stop when every wanted pair has :math:`\|H y - \theta y\| \le
         \mathrm{tol}\, |\theta|` (with a floor of float round-off of the
         largest :math:`|\theta|`, for eigenvalues near zero); ``0`` runs

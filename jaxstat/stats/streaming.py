@@ -63,8 +63,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -72,32 +70,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstat._validate import check_positive_int, float_dtype
+from jaxstat.stats._histogram import HistogramState, check_histograms, histogram_leaf, slot_of
+from jaxstat.stats._levels import (
+    Levels,
+    acc_dtype,
+    add64,
+    layout,
+    leaf_of,
+    leaf_shape,
+    level_masks,
+    merge_levels,
+    summarize_levels,
+    to_float,
+    unflatten,
+    update_levels,
+)
 
 __all__ = ["Streaming", "StreamingSummary", "Histogram", "Accumulator", "summarize", "merge"]
 
 _MAX_LEVELS = 64  # the counts are 64-bit: a level beyond could never fill
-_TWO32 = 4294967296.0
-
-
-class Levels(NamedTuple):
-    """Blocking state of all record elements of one dtype, each field ``(n_elements, n_levels)``:
-    the running block sums and the moments of complete blocks, as float–float ``(hi, lo)`` pairs."""
-
-    block: Any
-    block_lo: Any
-    mean: Any
-    mean_lo: Any
-    m2: Any
-    m2_lo: Any
-
-
-class HistogramState(NamedTuple):
-    """Bin edges and 64-bit counts (two uint32 words) whose last axis holds ``n_bins`` bins,
-    then underflow, overflow and NaN."""
-
-    edges: Any
-    counts_lo: Any
-    counts_hi: Any
 
 
 class Accumulator(NamedTuple):
@@ -151,93 +142,6 @@ class StreamingSummary(NamedTuple):
 
 
 # --------------------------------------------------------------------------- #
-# exact arithmetic and layout helpers
-# --------------------------------------------------------------------------- #
-def _ff_add(hi, lo, b):
-    """(hi + lo) + b as a float–float pair: Knuth's two-sum keeps the rounding error of hi + b."""
-    s = hi + b
-    bb = s - hi
-    err = (hi - (s - bb)) + (b - bb) + lo
-    new_hi = s + err
-    return new_hi, err - (new_hi - s)
-
-
-def _add64(lo, hi, inc_lo, inc_hi=0):
-    """A 64-bit unsigned add on (lo, hi) uint32 word pairs."""
-    new_lo = lo + inc_lo
-    return new_lo, hi + inc_hi + (new_lo < lo).astype(jnp.uint32)
-
-
-def _to_float(lo, hi, dtype):
-    return hi.astype(dtype) * _TWO32 + lo.astype(dtype)
-
-
-def _acc_dtype(leaf):
-    dtype = jnp.dtype(leaf.dtype if hasattr(leaf, "dtype") else jnp.result_type(leaf))
-    if jnp.issubdtype(dtype, jnp.complexfloating):
-        raise ValueError(f"record leaves must be real; got complex dtype {dtype}")
-    # 16-bit floats, integers and flags are averaged in the default float.
-    return dtype if dtype in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)) else jnp.dtype(float_dtype())
-
-
-def _shape(leaf):
-    return tuple(leaf.shape) if hasattr(leaf, "shape") else tuple(np.shape(leaf))
-
-
-def _layout(template):
-    """Where each leaf lives: ``[(dtype name, start, shape)]`` in leaf order, and the group sizes."""
-    places, sizes = [], {}
-    for leaf in jax.tree.leaves(template):
-        name, shape = str(leaf.dtype), tuple(leaf.shape)
-        places.append((name, sizes.get(name, 0), shape))
-        sizes[name] = sizes.get(name, 0) + math.prod(shape)
-    return places, sizes
-
-
-def _unflatten(template, groups, fn):
-    """A pytree like the template, leaf i being ``fn(groups[dtype], start, shape)``."""
-    places, _ = _layout(template)
-    return jax.tree.unflatten(jax.tree.structure(template), [fn(groups[n], a, s) for n, a, s in places])
-
-
-def _record_items(record):
-    if isinstance(record, Mapping):
-        return dict(record)
-    if hasattr(record, "_asdict"):
-        return dict(record._asdict())
-    return None
-
-
-def _check_histograms(histograms) -> tuple:
-    if histograms is None:
-        return ()
-    items = histograms.items() if isinstance(histograms, Mapping) else histograms
-    try:
-        items = tuple(items)
-    except TypeError as err:
-        raise ValueError(f"histograms must be a dict {{key: (lo, hi, n_bins)}}; got {histograms!r:.80}") from err
-    out = []
-    for item in items:
-        if not (isinstance(item, tuple) and len(item) == 2):
-            raise ValueError(f"histograms must be a dict {{key: (lo, hi, n_bins)}}; got the entry {item!r:.80}")
-        key, spec = item
-        name = f"histograms[{key!r}]"
-        if not isinstance(key, str):
-            raise ValueError(f"{name}: keys must be strings (record keys); got {type(key).__name__}")
-        try:
-            lo, hi, n_bins = spec
-            lo, hi = float(lo), float(hi)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{name} must be a tuple (lo, hi, n_bins); got {spec!r:.80}") from err
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"{name} needs finite lo < hi; got lo={lo}, hi={hi}")
-        out.append((key, (lo, hi, check_positive_int(n_bins, f"{name} n_bins", minimum=1))))
-    if len({k for k, _ in out}) != len(out):
-        raise ValueError(f"histograms names a key twice: {[k for k, _ in out]}")
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------- #
 # the specification
 # --------------------------------------------------------------------------- #
 @dataclasses.dataclass(frozen=True)
@@ -288,7 +192,7 @@ class Streaming:
         if n_levels > _MAX_LEVELS:
             raise ValueError(f"n_levels must be an integer in [1, {_MAX_LEVELS}] (64-bit counts); got {n_levels}")
         object.__setattr__(self, "n_levels", n_levels)
-        object.__setattr__(self, "histograms", _check_histograms(self.histograms))
+        object.__setattr__(self, "histograms", check_histograms(self.histograms))
 
     def init(self, record) -> Accumulator:
         """An empty accumulator for records shaped like ``record`` (arrays, or
@@ -300,30 +204,20 @@ class Streaming:
           >>> acc.levels["float32"].mean.shape, acc.count_lo.shape  # 1 + 3 elements, 4 levels
           ((4, 4), (4,))
         """
-        template = jax.tree.map(lambda leaf: jnp.zeros(_shape(leaf), _acc_dtype(leaf)), record)
-        _, sizes = _layout(template)
+        template = jax.tree.map(lambda leaf: jnp.zeros(leaf_shape(leaf), acc_dtype(leaf)), record)
+        _, sizes = layout(template)
         levels = {}
         for name, size in sizes.items():
             zeros = jnp.zeros((size, self.n_levels), name)
             levels[name] = Levels(*(zeros,) * 6)
         hists = {}
         for key, (lo, hi, n_bins) in self.histograms:
-            leaf = self._histogram_leaf(record, key)
-            counts = jnp.zeros(_shape(leaf) + (n_bins + 3,), jnp.uint32)
-            edges = jnp.asarray(np.linspace(lo, hi, n_bins + 1), _acc_dtype(leaf))
+            leaf = histogram_leaf(record, key)
+            counts = jnp.zeros(leaf_shape(leaf) + (n_bins + 3,), jnp.uint32)
+            edges = jnp.asarray(np.linspace(lo, hi, n_bins + 1), acc_dtype(leaf))
             hists[key] = HistogramState(edges, counts, counts)
         count = jnp.zeros((self.n_levels,), jnp.uint32)
         return Accumulator(count, count, template, levels, hists)
-
-    def _histogram_leaf(self, record, key):
-        items = _record_items(record)
-        if items is None or key not in items:
-            have = sorted(items) if items is not None else f"a {type(record).__name__}, not a dict"
-            raise ValueError(f"histograms names the key {key!r}, which is not in the record; its keys: {have}")
-        leaf = items[key]
-        if not hasattr(leaf, "dtype") and not isinstance(leaf, (int, float)):
-            raise ValueError(f"histograms[{key!r}] must name an array leaf of the record; got {type(leaf).__name__}")
-        return leaf
 
     def update(self, acc: Accumulator, record) -> Accumulator:
         r"""Fold one record into ``acc``: pure, fixed shapes, one masked elementwise pass.
@@ -348,69 +242,28 @@ class Streaming:
         want, got = jax.tree.structure(acc.template), jax.tree.structure(record)
         if want != got:
             raise ValueError(f"record must have the structure of the record given to init, {want}; got {got}")
-        places, _ = _layout(acc.template)
+        places, _ = layout(acc.template)
         parts = {}
         for (name, _, shape), x in zip(places, jax.tree.leaves(record)):
-            if _shape(x) != shape:
-                raise ValueError(f"record leaves must keep the shapes given to init, {shape}; got {_shape(x)}")
+            if leaf_shape(x) != shape:
+                raise ValueError(f"record leaves must keep the shapes given to init, {shape}; got {leaf_shape(x)}")
             parts.setdefault(name, []).append(jnp.ravel(jnp.asarray(x).astype(name)))
         # record n = n_0 + 1 completes level k's block iff 2^k divides n (64-bit, two words)
-        n_lo, n_hi = _add64(acc.count_lo[:1], acc.count_hi[:1], jnp.ones((1,), jnp.uint32))
-        mask_lo, mask_hi = _level_masks(self.n_levels)
+        n_lo, n_hi = add64(acc.count_lo[:1], acc.count_hi[:1], jnp.ones((1,), jnp.uint32))
+        mask_lo, mask_hi = level_masks(self.n_levels)
         done = ((n_lo & mask_lo) == 0) & ((n_hi & mask_hi) == 0)
-        count_lo, count_hi = _add64(acc.count_lo, acc.count_hi, done.astype(jnp.uint32))
+        count_lo, count_hi = add64(acc.count_lo, acc.count_hi, done.astype(jnp.uint32))
         levels = {}
         for name, lev in acc.levels.items():
             x = parts[name][0] if len(parts[name]) == 1 else jnp.concatenate(parts[name])
-            levels[name] = _update_levels(lev, x[:, None], done, 1 / _to_float(count_lo, count_hi, name))
+            levels[name] = update_levels(lev, x[:, None], done, 1 / to_float(count_lo, count_hi, name))
         hists = {}
         for key, (_, _, n_bins) in self.histograms:
             h = acc.histograms[key]
-            slot = _slot(jnp.asarray(self._histogram_leaf(record, key)).astype(h.edges.dtype), h.edges)
+            slot = slot_of(jnp.asarray(histogram_leaf(record, key)).astype(h.edges.dtype), h.edges)
             hit = slot[..., None] == jnp.arange(n_bins + 3)
-            hists[key] = HistogramState(h.edges, *_add64(h.counts_lo, h.counts_hi, hit.astype(jnp.uint32)))
+            hists[key] = HistogramState(h.edges, *add64(h.counts_lo, h.counts_hi, hit.astype(jnp.uint32)))
         return Accumulator(count_lo, count_hi, acc.template, levels, hists)
-
-
-def _update_levels(lev, x, done, inv_n):
-    """One record's elements ``x`` (shape (n_elements, 1)) into every level; ``done`` marks the
-    levels whose block it completes, ``inv_n`` is 1 / their new block count."""
-    scale = jnp.asarray(np.ldexp(1.0, -np.arange(lev.mean.shape[-1])), x.dtype)  # 2^-k, exact
-    block, block_lo = _ff_add(lev.block, lev.block_lo, x)
-    v, v_lo = block * scale, block_lo * scale  # the block mean, a float-float pair
-    # A level's first block sets its mean exactly (then d = 0): through the update, the
-    # rounding of d ~ x, not ~ the spread, would put eps x^2 into M2 (5 for float32 blocks of 1e4).
-    first = done & (inv_n == 1)
-    mean, mean_lo = jnp.where(first, v, lev.mean), jnp.where(first, v_lo, lev.mean_lo)
-    d = (v - mean) + (v_lo - mean_lo)
-    mean, mean_lo = _ff_add(mean, mean_lo, jnp.where(done, d * inv_n, 0))
-    m2, m2_lo = _ff_add(lev.m2, lev.m2_lo, jnp.where(done, d * ((v - mean) + (v_lo - mean_lo)), 0))
-    return Levels(jnp.where(done, 0, block), jnp.where(done, 0, block_lo), mean, mean_lo, m2, m2_lo)
-
-
-@functools.lru_cache(maxsize=None)
-def _level_masks(n_levels):
-    """The low k bits of a 64-bit count, k = 0, ..., n_levels - 1, as (lo, hi) uint32 words."""
-    k = np.arange(n_levels)
-    lo = np.where(k >= 32, 2**32 - 1, (1 << np.minimum(k, 31)) - 1).astype(np.uint32)
-    hi = np.where(k > 32, (1 << np.clip(k - 32, 0, 31)) - 1, 0).astype(np.uint32)
-    return lo, hi
-
-
-def _slot(x, edges):
-    """The bin of each value (0..n_bins-1), or n_bins (under), n_bins + 1 (over), n_bins + 2 (NaN).
-
-    As numpy.histogram: an estimate from the bin width, corrected by one step against the
-    stored edges, so a value on an edge falls where the edges say it does. (XLA flushes
-    denormals to zero, so a denormal is binned as 0.)
-    """
-    n_bins = edges.shape[0] - 1
-    lo, hi = edges[0], edges[-1]
-    idx = jnp.clip(jnp.floor((x - lo) * (n_bins / (hi - lo))), 0, n_bins - 1).astype(jnp.int32)
-    idx = jnp.where(x < edges[idx], idx - 1, idx)
-    idx = jnp.where((x >= edges[jnp.minimum(idx + 1, n_bins)]) & (idx < n_bins - 1), idx + 1, idx)
-    idx = jnp.clip(idx, 0, n_bins - 1)
-    return jnp.where(jnp.isnan(x), n_bins + 2, jnp.where(x < lo, n_bins, jnp.where(x > hi, n_bins + 1, idx)))
 
 
 # --------------------------------------------------------------------------- #
@@ -426,44 +279,19 @@ def _check_acc(acc, name="acc"):
         )
 
 
-def _summarize_levels(lev, count_lo, count_hi, min_blocks, rule):
-    """mean, error, tau_int, variance, level (each (n_elements,)) and SE_k (n_elements, n_levels)."""
-    dtype = lev.mean.dtype
-    n_k = _to_float(count_lo, count_hi, dtype)
-    valid = (count_hi > 0) | (count_lo >= min_blocks)  # a prefix of the levels
-    se = jnp.where(valid, jnp.sqrt((lev.m2 + lev.m2_lo) / (n_k * (n_k - 1))), jnp.nan)
-    n_valid = jnp.sum(valid)
-    if rule == "max":
-        level = jnp.argmax(jnp.where(valid, se, -jnp.inf), axis=-1)
-    else:  # blocking_error's rule (select_level): the first level with B^3 > 2 n (SE_k / SE_0)^4
-        k = jnp.arange(se.shape[-1], dtype=dtype)
-        ok = valid & (3 * math.log(2) * k > jnp.log(2 * n_k[0]) + 4 * jnp.log(se / se[:, :1]))
-        level = jnp.where(ok.any(axis=-1), jnp.argmax(ok, axis=-1), n_valid - 1)
-    level = jnp.where(n_valid > 0, level, -1).astype(jnp.int32)
-    error = jnp.where(level >= 0, jnp.take_along_axis(se, jnp.maximum(level, 0)[:, None], axis=-1)[:, 0], jnp.nan)
-    variance = (lev.m2[:, 0] + lev.m2_lo[:, 0]) / (n_k[0] - 1)
-    return lev.mean[:, 0] + lev.mean_lo[:, 0], error, 0.5 * (error / se[:, 0]) ** 2, variance, level, se
-
-
-def _leaf_of(group, start, shape):
-    """One leaf's slice of a per-dtype array: ``shape``, or ``(n_levels,) + shape`` for per-level arrays."""
-    part = group[start : start + math.prod(shape)]
-    return part.reshape(shape) if group.ndim == 1 else jnp.moveaxis(part.reshape(shape + (group.shape[1],)), -1, 0)
-
-
 @functools.partial(jax.jit, static_argnames=("min_blocks", "rule"))
 def _summarize(acc, min_blocks, rule):
-    per_dtype = {name: _summarize_levels(lev, acc.count_lo, acc.count_hi, min_blocks, rule)
+    per_dtype = {name: summarize_levels(lev, acc.count_lo, acc.count_hi, min_blocks, rule)
                  for name, lev in acc.levels.items()}
     fields = []
     for i in range(6):
         groups = {name: parts[i] for name, parts in per_dtype.items()}
-        fields.append(_unflatten(acc.template, groups, _leaf_of))
+        fields.append(unflatten(acc.template, groups, leaf_of))
     hists = {}
     for key, h in acc.histograms.items():
-        c = _to_float(h.counts_lo, h.counts_hi, h.edges.dtype)
+        c = to_float(h.counts_lo, h.counts_hi, h.edges.dtype)
         hists[key] = Histogram(c[..., :-3], h.edges, c[..., -3], c[..., -2], c[..., -1])
-    n_blocks = _to_float(acc.count_lo, acc.count_hi, float_dtype())
+    n_blocks = to_float(acc.count_lo, acc.count_hi, float_dtype())
     return StreamingSummary(*fields, n_samples=n_blocks[0], n_blocks=n_blocks, histograms=hists)
 
 
@@ -547,29 +375,19 @@ def merge(acc_a: Accumulator, acc_b: Accumulator) -> Accumulator:
 
 @jax.jit
 def _merge(a, b):
-    count_lo, count_hi = _add64(a.count_lo, a.count_hi, b.count_lo, b.count_hi)
+    count_lo, count_hi = add64(a.count_lo, a.count_hi, b.count_lo, b.count_hi)
     # a level whose unfinished block holds records of either stream (2^k does not divide its n)
-    mask_lo, mask_hi = _level_masks(a.count_lo.shape[0])
+    mask_lo, mask_hi = level_masks(a.count_lo.shape[0])
     partial = jnp.zeros(a.count_lo.shape, bool)
     for acc in (a, b):
         partial = partial | ((acc.count_lo[0] & mask_lo) != 0) | ((acc.count_hi[0] & mask_hi) != 0)
     levels = {}
     for name, la in a.levels.items():
-        lb = b.levels[name]
-        na = _to_float(a.count_lo, a.count_hi, name)
-        nb = _to_float(b.count_lo, b.count_hi, name)
-        frac = nb / jnp.maximum(na + nb, 1)
-        delta = (lb.mean - la.mean) + (lb.mean_lo - la.mean_lo)
-        mean, mean_lo = _ff_add(la.mean, la.mean_lo, delta * frac)
-        # an empty level of a takes b's mean as it is (exactly, as a level's first block does)
-        mean, mean_lo = jnp.where(na == 0, lb.mean, mean), jnp.where(na == 0, lb.mean_lo, mean_lo)
-        m2, m2_lo = _ff_add(la.m2, la.m2_lo + lb.m2_lo, lb.m2)
-        m2, m2_lo = _ff_add(m2, m2_lo, delta * delta * (na * frac))
-        poisoned = partial | jnp.isnan(la.block) | jnp.isnan(lb.block)  # merged before: stays NaN
-        block = jnp.where(poisoned, jnp.nan, jnp.zeros_like(la.block))
-        levels[name] = Levels(block, block, mean, mean_lo, m2, m2_lo)
+        na = to_float(a.count_lo, a.count_hi, name)
+        nb = to_float(b.count_lo, b.count_hi, name)
+        levels[name] = merge_levels(la, b.levels[name], na, nb, partial)
     hists = {}
     for key, h in a.histograms.items():
         hb = b.histograms[key]
-        hists[key] = HistogramState(h.edges, *_add64(h.counts_lo, h.counts_hi, hb.counts_lo, hb.counts_hi))
+        hists[key] = HistogramState(h.edges, *add64(h.counts_lo, h.counts_hi, hb.counts_lo, hb.counts_hi))
     return Accumulator(count_lo, count_hi, a.template, levels, hists)
