@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-if "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+if __name__ == "__main__" and "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     sys.exit("run with XLA_FLAGS=--xla_force_host_platform_device_count=8")
 
 import jax  # noqa: E402

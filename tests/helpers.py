@@ -87,3 +87,23 @@ def sigmas(alpha) -> float:
     (Bonferroni), pass ``ALPHA / k``: sigmas(1e-4 / 9) = 4.39.
     """
     return float(sps.norm.isf(float(alpha) / 2.0))
+
+
+def once_per_session(tmp_path_factory, worker_id, name: str, produce) -> str:
+    """``produce()`` (a string, e.g. a subprocess's JSON report) computed once per test session.
+
+    Under pytest-xdist a module's tests may land on several workers: the first
+    one runs ``produce`` (the multi-device subprocesses take ~30 s), the others
+    wait on a file lock and read its result (xdist's documented recipe).
+    """
+    if worker_id == "master":
+        return produce()
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cached = shared / f"{name}.json"
+        if not cached.exists():
+            cached.write_text(produce())
+        return cached.read_text()

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import jaxstat as js
+from helpers import once_per_session
 from jaxstat import parallel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,19 +48,7 @@ def _run_device_checks():
 
 @pytest.fixture(scope="module")
 def devices(tmp_path_factory, worker_id):
-    if worker_id == "master":
-        return json.loads(_run_device_checks())
-    # Under pytest-xdist this module's tests may land on several workers: the first one runs the
-    # (30 s) subprocess, the others wait on the lock and read its report (xdist's documented recipe).
-    import fcntl
-
-    shared = tmp_path_factory.getbasetemp().parent
-    with open(shared / "parallel_devices.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        cached = shared / "parallel_devices.json"
-        if not cached.exists():
-            cached.write_text(_run_device_checks())
-        return json.loads(cached.read_text())
+    return json.loads(once_per_session(tmp_path_factory, worker_id, "parallel_devices", _run_device_checks))
 
 
 # --------------------------------------------------------------------------- #

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import once_per_session
 
 from jaxstat.mcmc._halo import tile_counts
 
@@ -28,19 +29,7 @@ def _run_checks():
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, worker_id):
-    if worker_id == "master":
-        return json.loads(_run_checks())
-    # Under pytest-xdist this module's tests may land on several workers: the first one runs the
-    # (30 s) subprocess, the others wait on the lock and read its report (xdist's documented recipe).
-    import fcntl
-
-    shared = tmp_path_factory.getbasetemp().parent
-    with open(shared / "domain_devices.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        cached = shared / "domain_devices.json"
-        if not cached.exists():
-            cached.write_text(_run_checks())
-        return json.loads(cached.read_text())
+    return json.loads(once_per_session(tmp_path_factory, worker_id, "domain_devices", _run_checks))
 
 
 def _cases(report):

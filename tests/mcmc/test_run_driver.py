@@ -1,5 +1,7 @@
 """The run driver and sampler contracts: no recompilation, beta = inf, dtypes, errors."""
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +11,9 @@ import jaxstat as js
 from helpers import within_sigmas
 
 
+_TAGS = itertools.count()
+
+
 def counting(sampler):
     """Wrap a sampler so every trace of its step increments a counter.
 
@@ -16,10 +21,15 @@ def counting(sampler):
     cache entry; the inner sampler is a leaf like any other.
     """
     count = {"traces": 0}
+    # Treedefs of two classes of the same name and fields compare equal (measured: JAX 0.10),
+    # so a fresh class alone can hit another Counting's cached program; a unique static tag
+    # makes each wrapper's structure, and so its cache entry, its own.
+    unique = next(_TAGS)
 
     @js.mcmc.register_sampler
     class Counting(js.mcmc.Sampler):
         inner: object
+        tag: int = js.mcmc.static_field(default=unique)
 
         def init(self, spins):
             return self.inner.init(spins)
@@ -28,7 +38,7 @@ def counting(sampler):
             count["traces"] += 1
             return self.inner.step(key, state, beta)
 
-    return Counting(sampler), count
+    return Counting(sampler, unique), count
 
 
 def test_new_beta_does_not_recompile():
