@@ -47,6 +47,7 @@ from jaxstat.boltzmann import (
     rbm,
 )
 from jaxstat.boltzmann.train import fit
+from _common import record
 
 LEARNING_RATE = 0.1
 BATCH = 20
@@ -154,6 +155,9 @@ def main():
     print(f"  jaxstat  {mj:>10,.0f} samples/s  (range {min(rates_j):,.0f}-{max(rates_j):,.0f})")
     print(f"  sklearn  {ms:>10,.0f} samples/s  (range {min(rates_s):,.0f}-{max(rates_s):,.0f})")
     print(f"  ratio    {mj / ms:.2f}x  (target >= 3x)")
+    record(f"RBM training, 64 × 64, PCD-1, batch 20, {args.epochs} epochs on the digits", mj, "samples/s",
+           peer="scikit-learn BernoulliRBM", peer_value=ms, first_call_s=first, target=3, readme=True,
+           note="first call: compilation + 1 epoch")
     print(f"  final pseudo-log-likelihood per digit (mean +- s.e. over the {args.repeats} runs' models):")
     for name, (value, se) in pll.items():
         print(f"    {name:<44} {value:8.3f} +- {se:.3f}")

@@ -143,6 +143,12 @@ def critical_table(L, quick, repeats):
               f"| {j['compile_single']:.1f} s / {j['compile_batched']:.1f} s "
               f"| {b['tau_m'][0]:.1f}, {b['t_single'] * 1e6:.0f} µs / {per_sample_nb * 1e3:.2f} ms "
               f"| {base['one'] / per_sample_1:.1f}x / {base['many'] / per_sample_16:.1f}x |", flush=True)
+        # a user's first call of one chain: its compilation plus one run of n_steps + burn_in steps
+        first = j["compile_single"] + j["t_single"] * (n_steps + burn_in)
+        _common.record(f"{label}, T_c, L = {L}: time per independent sample of |m|, 1 chain", per_sample_1, "s",
+                       peer=f"numba {label}", peer_value=per_sample_nb, first_call_s=first, readme=True,
+                       note=f"tau_int(|m|) = {j['tau_m'][0]:.1f} steps (numba {b['tau_m'][0]:.1f}); "
+                       f"first call: compilation + {n_steps + burn_in} steps")
 
 
 def labelling_table(sizes, repeats):
@@ -164,6 +170,7 @@ def labelling_table(sizes, repeats):
         t_nb = nb.sw_label_time(L, BETA_C, repeats=repeats)
         print(f"| {L} | {t * 1e3:.3f} ms | {t / L**2 * 1e9:.1f} | {t_nb * 1e3:.3f} ms | {t_nb / L**2 * 1e9:.1f} "
               f"| {t / t_nb:.1f}x |", flush=True)
+        _common.record(f"Swendsen–Wang labelling at T_c, L = {L}", t, "s", peer="numba union–find", peer_value=t_nb)
 
 
 def wolff_method_table(sizes, repeats, n=400):

@@ -1,6 +1,6 @@
 """Compile time is user time: RBM training as a user writes it, first call beside warm calls.
 
-Run:  pip install -e ".[bench]" && python benchmarks/compile_time.py [--repeats 3]
+Run:  pip install -e ".[bench]" && python benchmarks/compile_time.py [--repeats 3] [--quick]
 
 1. **A loop over seeds with a freshly built optimizer** (the natural way to
    write it): ``fit(..., optimizer=optax.sgd(0.1))`` for 5 seeds of a 64x64
@@ -13,7 +13,8 @@ Run:  pip install -e ".[bench]" && python benchmarks/compile_time.py [--repeats 
    second one's first call is what a user sees when re-running a script.
 3. **scikit-learn's BernoulliRBM**, the whole fit with the same settings.
 
-Every measurement is a fresh Python process, the median of ``--repeats``.
+Every measurement is a fresh Python process, the median of ``--repeats``
+(``--quick``: one of each, a smoke run).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-from _common import machine
+from _common import machine, record
 
 CHILD = r"""
 import json, sys, time
@@ -78,7 +79,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="one process of each kind (a smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = 1
     med = statistics.median
 
     loops = [child(args.epochs, "", 5) for _ in range(args.repeats)]
@@ -103,6 +107,11 @@ def main():
     print("One-epoch fit, first call in a fresh process:")
     print(f"  no persistent cache:                    {med(cold):6.2f} s")
     print(f"  second process, persistent cache:       {med(cached):6.2f} s")
+    record(f"RBM fit, 64 × 64, {args.epochs} epochs, a fresh optax.sgd(0.1) per seed", warm, "s",
+           peer="scikit-learn BernoulliRBM", peer_value=sk, first_call_s=first,
+           note=f"{programs} compiled epoch program(s) after 5 seeds")
+    record("one-epoch RBM fit, first call in a second process", med(cached), "s",
+           peer="jaxstat without the persistent cache", peer_value=med(cold))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import jax
 import numpy as np
 
 import jaxstat as js
-from _common import machine, median_time
+from _common import machine, median_time, record
 
 
 # --------------------------------------------------------------------------- #
@@ -181,7 +181,8 @@ def bench_separability(repeats, sizes=(20, 40, 80), n_loads=15, n_trials=100, ma
     sweep = js.perceptron.separability_sweep
     t0 = time.perf_counter()
     r = sweep(jax.random.key(0), sizes, alphas, n_trials, max_epochs=max_epochs)
-    print(f"  jaxstat first call (compile + run): {time.perf_counter() - t0:.2f} s; "
+    t_first = time.perf_counter() - t0
+    print(f"  jaxstat first call (compile + run): {t_first:.2f} s; "
           f"{int(r.n_certified.sum())} certified by the perceptron, {int(r.n_lp.sum())} by LP")
     seeds = iter(range(1, 1000))
     t_jax = median_time(lambda: sweep(jax.random.key(next(seeds)), sizes, alphas, n_trials, max_epochs=max_epochs),
@@ -210,7 +211,7 @@ def bench_separability(repeats, sizes=(20, 40, 80), n_loads=15, n_trials=100, ma
     err = np.sqrt(np.maximum(r.fraction * (1 - r.fraction), 0.25 / n_trials) / n_trials * 2)
     print(f"  fractions agree: max |jaxstat - NumPy| = {np.max(np.abs(r.fraction - f_np) / err):.1f} "
           f"and {np.max(np.abs(r.fraction - f_lp) / err):.1f} standard errors")
-    return t_jax, t_stage, t_np, t_np_perc, t_lp
+    return t_jax, t_stage, t_np, t_np_perc, t_lp, t_first
 
 
 def main():
@@ -222,11 +223,18 @@ def main():
     args = parser.parse_args()
     print(machine(f"NumPy {np.__version__}"))
     n, n_loads, n_trials = (200, 5, 10) if args.quick else (1000, 20, 50)
-    bench_capacity(n, n_loads, n_trials, args.repeats, args.numpy_trials or n_trials)
-    if args.quick:
-        bench_separability(args.repeats, sizes=(10, 20), n_loads=5, n_trials=10)
-    else:
-        bench_separability(args.repeats)
+    t_first, t_jax, rows = bench_capacity(n, n_loads, n_trials, args.repeats, args.numpy_trials or n_trials)
+    workload = f"Hopfield capacity sweep, N = {n}, {n_loads} loads × {n_trials} trials"
+    for name, peer in (("NumPy loop", "NumPy loop (spin-by-spin sweeps)"),
+                       ("NumPy jump chain", "NumPy jump chain (jaxstat's algorithm)")):
+        record(workload, t_jax[0], "s", peer=peer, peer_value=rows[name][0], first_call_s=t_first, readme=True)
+    sizes, loads, trials = ((10, 20), 5, 10) if args.quick else ((20, 40, 80), 15, 100)
+    t_jax, _, t_np, _, t_lp, t_first = bench_separability(args.repeats, sizes=sizes, n_loads=loads, n_trials=trials)
+    workload = f"perceptron separability, N = {', '.join(map(str, sizes))}, {loads} loads × {trials} trials, exact"
+    record(workload, t_jax[0], "s", peer="NumPy perceptron loop + LP", peer_value=t_np, first_call_s=t_first,
+           readme=True)
+    record(workload, t_jax[0], "s", peer="NumPy, an LP for every trial", peer_value=t_lp, first_call_s=t_first,
+           readme=True)
 
 
 if __name__ == "__main__":

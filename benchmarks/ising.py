@@ -13,7 +13,8 @@ Two workloads, each side by side in the same process:
    local fields up to date (one thread and ``prange`` over chains).
 
 Every figure is the median of ``--repeats`` timed runs after a warm-up run
-(compilation excluded for both sides). "Flips" counts attempted single-spin
+(compilation excluded for both sides); jaxstat's warm-up, its first call
+(compilation included), is timed and shown beside it. "Flips" counts attempted single-spin
 updates (N per sweep), the usual unit.
 """
 
@@ -95,6 +96,12 @@ def median_time(fn, repeats):
     return _common.median_time(fn, repeats)[0]
 
 
+def first_and_median(fn, repeats):
+    """``median_time`` whose warm-up call is timed: (first call seconds, warm median seconds)."""
+    first = _common.first_call(fn)[0]
+    return first, _common.median_time(fn, repeats)[0]
+
+
 def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
     model = js.ising.lattice((L, L))
     sampler = js.mcmc.checkerboard(model, rule="metropolis")
@@ -102,7 +109,7 @@ def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
     run = jax.jit(lambda k, s, b: js.mcmc.run(k, sampler, s, b, n_sweeps, thin=n_sweeps,
                                               observe=lambda st: st.energy)[0].spins)
     keys = iter(jax.random.split(jax.random.key(1), repeats + 1))
-    t_jax = median_time(lambda: run(next(keys), spins, beta).block_until_ready(), repeats)
+    t_first, t_jax = first_and_median(lambda: run(next(keys), spins, beta).block_until_ready(), repeats)
     s_np = np.asarray(spins, np.float32)
     flips = L * L * n_sweeps
     # numba at fewer sweeps for the big lattice; flips/ns is per flip anyway
@@ -110,7 +117,7 @@ def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
     t_nb = median_time(lambda: nb_checkerboard_sweeps(s_np.copy(), beta, nb_sweeps, 0), repeats)
     t_nbp = median_time(lambda: nb_checkerboard_sweeps_parallel(s_np.copy(), beta, nb_sweeps, 0), repeats)
     nb_flips = L * L * nb_sweeps
-    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9
+    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first
 
 
 def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
@@ -124,7 +131,7 @@ def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
         return jax.vmap(one)(keys, s)
 
     run = jax.jit(chains)
-    t_jax = median_time(lambda: run(keys_c, spins, beta).block_until_ready(), repeats)
+    t_first, t_jax = first_and_median(lambda: run(keys_c, spins, beta).block_until_ready(), repeats)
     # float32 on both sides, as jaxstat runs
     J = np.asarray(model.J, np.float32)
     S = np.asarray(spins, np.float32)
@@ -134,7 +141,7 @@ def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
     t_nbp = median_time(lambda: nb_glauber_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
     flips = n * n_chains * n_sweeps
     nb_flips = n * n_chains * nb_sweeps
-    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9
+    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first
 
 
 def bench_progress_overhead(L, n_sweeps, repeats, beta=0.44):
@@ -173,18 +180,27 @@ def main():
     args = parser.parse_args()
     print(machine(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads)"))
     print()
-    print("| workload | jaxstat flips/ns | numba loop flips/ns | ratio | numba prange flips/ns | ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | jaxstat flips/ns | jaxstat first call | numba loop flips/ns | ratio | numba prange flips/ns "
+          "| ratio |")
+    print("|---|---|---|---|---|---|---|")
     for L in args.sizes:
         n_sweeps = {256: 1000, 1024: 100, 4096: 8}.get(L, 20)
         if args.quick:
             n_sweeps = max(1, n_sweeps // 4)
-        j, nb, nbp = bench_checkerboard(L, n_sweeps, args.repeats)
-        print(f"| checkerboard Metropolis, L={L} | {j:.3f} | {nb:.3f} | {j / nb:.1f}x | {nbp:.3f} | {j / nbp:.1f}x |",
-              flush=True)
+        j, nb, nbp, first = bench_checkerboard(L, n_sweeps, args.repeats)
+        print(f"| checkerboard Metropolis, L={L} | {j:.3f} | {first:.2f} s | {nb:.3f} | {j / nb:.1f}x | {nbp:.3f} "
+              f"| {j / nbp:.1f}x |", flush=True)
+        workload = f"checkerboard Metropolis, 2D, L = {L}"
+        _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first,
+                       readme=L in (1024, 4096))
+        _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
     n_sweeps = 4 if args.quick else 16
-    j, nb, nbp = bench_glauber_sk(256, 1024, n_sweeps, args.repeats)
-    print(f"| glauber SK N=256, 1024 chains | {j:.4f} | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} | {j / nbp:.1f}x |")
+    j, nb, nbp, first = bench_glauber_sk(256, 1024, n_sweeps, args.repeats)
+    print(f"| glauber SK N=256, 1024 chains | {j:.4f} | {first:.2f} s | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} "
+          f"| {j / nbp:.1f}x |")
+    workload = "Glauber, SK N = 256, 1024 vmapped chains"
+    _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first, target=3, readme=True)
+    _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
     off, on = bench_progress_overhead(1024, 25 if args.quick else 100, args.repeats)
     print()
     print(f"run(progress=True) overhead, checkerboard L=1024, {25 if args.quick else 100} sweeps: "

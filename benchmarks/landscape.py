@@ -1,6 +1,6 @@
 """Loss-landscape geometry: jaxstat vs PyHessian and loss_landscapes (issue 5).
 
-Run:  pip install -e ".[bench]" && python benchmarks/landscape.py [--repeats 5]
+Run:  pip install -e ".[bench]" && python benchmarks/landscape.py [--repeats 5] [--quick]
 
 One MLP, 64-128-128-10 with tanh (26,122 parameters), trained full-batch with
 ``jaxstat.nets.train`` on all 1,797 digits; the same weights are copied into an
@@ -25,7 +25,8 @@ loss is the mean cross-entropy over the 1,797 samples as one batch on both sides
 
 Figures are medians of ``--repeats`` timed runs after a warm-up call; the first
 call (compile + run) is reported separately. Every timed jaxstat call is the
-public function as a user calls it (argument checks included).
+public function as a user calls it (argument checks included). ``--quick``:
+2 repeats and 2 seeds for the accuracy checks (a smoke run).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import numpy as np
 import optax
 
 import jaxstat as js
-from _common import machine, median_time
+from _common import machine, median_time, record
 
 WIDTHS = (64, 128, 128, 10)
 SMALL = (64, 64, 64, 10)
@@ -304,7 +305,7 @@ def bench_hvp(main, repeats):
     hvp = jax.jit(lambda v: jax.jvp(jax.grad(loss_flat), (x0,), (v,))[1])
     v = jax.random.normal(jax.random.key(3), x0.shape)
     grad(x0).block_until_ready()
-    hvp(v).block_until_ready()
+    t_first, _ = first_call(lambda: hvp(v))
     reps = max(repeats, 5) * 10
     t_g, t_h = median_time(lambda: grad(x0), reps), median_time(lambda: hvp(v), reps)
     # the same two on the PyTorch side, as PyHessian computes them (double backward)
@@ -323,15 +324,18 @@ def bench_hvp(main, repeats):
     tt_g, tt_h = median_time(tgrad, reps), median_time(thvp, reps)
     print(f"\n4. One HVP / one gradient, 64-128-128-10, 1,797 samples: jaxstat {t_h[0] * 1e3:.2f} / "
           f"{t_g[0] * 1e3:.2f} ms = {t_h[0] / t_g[0]:.2f}; PyTorch (grad + double backward) {tt_h[0] * 1e3:.2f} / "
-          f"{tt_g[0] * 1e3:.2f} ms = {tt_h[0] / tt_g[0]:.2f}")
-    return t_g, t_h, tt_g, tt_h
+          f"{tt_g[0] * 1e3:.2f} ms = {tt_h[0] / tt_g[0]:.2f}; jaxstat's first HVP (compilation) {t_first:.2f} s")
+    return t_g, t_h, tt_g, tt_h, t_first
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: eigs,trace,plane,hvp")
+    parser.add_argument("--quick", action="store_true", help="2 repeats, 2 seeds for accuracy (a smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = 2
     import loss_landscapes  # noqa: F401  (fail early when the bench extra is missing)
     import pyhessian  # noqa: F401
     import torch
@@ -346,18 +350,36 @@ def main():
         with torch.no_grad():
             l_torch = float(torch.nn.CrossEntropyLoss()(net(X), Y))
         print(f"MLP {widths}, tanh: {sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))} parameters, "
-              f"300 full-batch Adam(1e-2) epochs, accuracy {float(r.accuracy[-1]):.3f}; loss jaxstat "
+              f"300 full-batch Adam(1e-2) epochs, accuracy {float(r.history.accuracy[-1]):.3f}; loss jaxstat "
               f"{float(f(params)):.6e}, PyTorch copy {l_torch:.6e}")
         nets[widths] = (f, params, net, X, Y)
     skip = set(filter(None, args.skip.split(",")))
+    net = "64-128-128-10"
     if "hvp" not in skip:
-        bench_hvp(nets[WIDTHS], args.repeats)
+        _, t_h, _, tt_h, t_first = bench_hvp(nets[WIDTHS], args.repeats)
+        record(f"one Hessian-vector product, {net}, 1,797 samples", t_h[0], "s",
+               peer="PyTorch double backward", peer_value=tt_h[0], first_call_s=t_first)
     if "eigs" not in skip:
-        bench_eigs(nets[WIDTHS], nets[SMALL], args.repeats)
+        _, _, n_acc, _, rows = bench_eigs(nets[WIDTHS], nets[SMALL], args.repeats, n_seeds=2 if args.quick else 5)
+        row = rows[net]
+        record(f"top-5 Hessian eigenvalues, {net}, hessian_eigs defaults", row["default"][1][0], "s",
+               peer="PyHessian eigenvalues(top_n=5)", peer_value=row["pyhessian"][0], first_call_s=row["default"][0],
+               target=3, readme=True)
+        record(f"top-5 Hessian eigenvalues, {net}, n_iter={n_acc} (1e-4 accurate)", row[n_acc][1][0], "s",
+               peer="PyHessian eigenvalues(top_n=5)", peer_value=row["pyhessian"][0], first_call_s=row[n_acc][0])
     if "trace" not in skip:
-        bench_trace_density(nets[WIDTHS], args.repeats)
+        out = bench_trace_density(nets[WIDTHS], args.repeats)
+        t_ph, n_ph, _ = out["pyhessian"]
+        record(f"Hessian trace, {net}, {n_ph} Hutchinson probes", out[n_ph][1][0], "s", peer="PyHessian trace()",
+               peer_value=t_ph[0], first_call_s=out[n_ph][0])
+        t_phd, t_first, t_d = out["density"]
+        record(f"spectral density, {net}, 1 probe × 100 Lanczos steps", t_d[0], "s", peer="PyHessian density()",
+               peer_value=t_phd[0], first_call_s=t_first)
     if "plane" not in skip:
-        bench_plane(nets[WIDTHS], args.repeats)
+        flops, rate, t_first, t_js, t_ll = bench_plane(nets[WIDTHS], args.repeats)
+        record(f"51 × 51 filter-normalized loss plane, {net}, directions included", t_js[0], "s",
+               peer="loss_landscapes.random_plane", peer_value=t_ll[0], first_call_s=t_first, readme=True,
+               note=f"{flops / t_js[0] / 1e9 / rate:.2f} of the float32 matmul rate ({rate:.0f} GFLOP/s)")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """Random bits for lattice sweeps: jaxstat's fused Threefry against ``jax.random``'s
 implementations (threefry2x32, rbg, unsafe_rbg), measured where they are used.
 
-Run:  python benchmarks/random_bits.py [--repeats 7]
+Run:  python benchmarks/random_bits.py [--repeats 7] [--quick]
 
 1. Raw: 2^20 uint32 words turned into float32 uniforms and summed, inside a
    ``lax.scan`` of 20 draws (so dispatch does not count): ns per word.
 2. In a sweep: one checkerboard Metropolis sweep of a 256 x 256 Ising
    lattice at T_c, with the uniforms from each generator (the sweep's own
    code otherwise): µs per sweep.
+
+Warm medians of ``--repeats`` calls; each generator's first calls (raw and
+sweep, compilation included) are shown beside them.
 
 jaxstat keeps the generator that measures fastest among those whose streams
 are exact and reproducible: threefry2x32 written as fusible integer ops
@@ -27,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from _common import machine, median_time
+from _common import first_call, machine, median_time, record
 from jaxstat._cpu import random_bits
 
 N_WORDS = 2**20
@@ -92,17 +95,28 @@ def sweep(bits):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="3 repeats (a smoke run)")
     args = parser.parse_args()
+    repeats = 3 if args.quick else args.repeats
     print(machine())
     key = jax.random.key(0)
     s0 = jnp.ones((L, L))
-    print(f"{'generator':26s} {'raw ns/word':>12s} {'sweep L=256 µs':>15s}")
+    print(f"{'generator':26s} {'raw ns/word':>12s} {'sweep L=256 µs':>15s} {'first calls s (raw, sweep)':>27s}")
+    figures = {}
     for name, bits in GENERATORS.items():
         f, g = raw(bits), sweep(bits)
-        jax.block_until_ready(f(key)), jax.block_until_ready(g(key, s0))
-        t_raw = median_time(lambda: f(key), args.repeats)[0] / (N_DRAWS * N_WORDS) * 1e9
-        t_sweep = median_time(lambda: g(key, s0), args.repeats)[0] / N_DRAWS * 1e6
-        print(f"{name:26s} {t_raw:12.2f} {t_sweep:15.1f}")
+        first = first_call(lambda: f(key))[0], first_call(lambda: g(key, s0))[0]
+        t_raw = median_time(lambda: f(key), repeats)[0] / (N_DRAWS * N_WORDS) * 1e9
+        t_sweep = median_time(lambda: g(key, s0), repeats)[0] / N_DRAWS * 1e6
+        figures[name] = t_raw, t_sweep, first
+        print(f"{name:26s} {t_raw:12.2f} {t_sweep:15.1f} {first[0]:13.2f}, {first[1]:.2f}")
+    ours = figures.pop("jaxstat fused threefry")
+    for peer, (t_raw, _, _) in figures.items():
+        record("random words to float32 uniforms", ours[0], "ns/word", better="lower", peer=peer, peer_value=t_raw,
+               first_call_s=ours[2][0])
+    for peer, (_, t_sweep, _) in figures.items():
+        record(f"checkerboard Metropolis sweep with them, L = {L}", ours[1], "µs/sweep", better="lower", peer=peer,
+               peer_value=t_sweep, first_call_s=ours[2][1])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Weak scaling over 1, 2, 4 and 8 devices: one lattice split across them, and a batch of chains.
 
-Run:  python benchmarks/sharding.py [--repeats 5] [--block 512] [--devices 1 2 4 8]
+Run:  python benchmarks/sharding.py [--repeats 5] [--block 512] [--devices 1 2 4 8] [--quick]
+
+(``--quick``: 1 and 2 devices, 256 x 256 per device, 2 repeats; a smoke run.)
 
 Each device count runs in its own process (``XLA_FLAGS=--xla_force_host_platform_device_count=n``
 on a CPU; on a machine with n accelerators the real devices are used), with a
@@ -151,7 +153,10 @@ def main():
     parser.add_argument("--block", type=int, default=512, help="lattice side per device (per mesh cell)")
     parser.add_argument("--devices", type=int, nargs="*", default=[1, 2, 4, 8])
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1 and 2 devices, block 256, 2 repeats (a smoke run)")
     args = parser.parse_args()
+    if args.quick and args.worker is None:
+        args.devices, args.block, args.repeats = [1, 2], 256, 2
     if args.worker is not None:
         return worker(args.worker, args.block, args.repeats)
     rows = []
@@ -165,6 +170,8 @@ def main():
         if proc.returncode:
             sys.exit(proc.stderr[-3000:])
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    from _common import record  # jax loads here, after the workers: this process runs nothing on it
+
     print(f"Machine: {rows[0]['machine']}")
     print(f"Metropolis at T_c, {N_SWEEPS} sweeps per call, warm medians of {args.repeats}; "
           "flips/ns total (per device)\n")
@@ -187,6 +194,9 @@ def main():
               f"| {rate(r['partitioner']['sweep_s'], sites)} "
               f"| {c['n_chains']} x {c['L']}² | {c['first_s']:.2f} s | {c['sweep_s'] * 1e3:.2f} ms "
               f"| {rate(c['sweep_s'], chain_sites)} |")
+        record(f"one lattice over {n} device(s), {r['shape'][0]} × {r['shape'][1]}, halo exchange",
+               sites / r["halo"]["sweep_s"] / 1e9, "flips/ns", peer="XLA partitioner (plain checkerboard)",
+               peer_value=sites / r["partitioner"]["sweep_s"] / 1e9, first_call_s=r["halo"]["first_s"])
     if "per_site_words" in rows[0]:
         print("\nOne device, µs per sweep (best of interleaved rounds):\n")
         words = rows[0]["per_site_words"]

@@ -130,7 +130,8 @@ def test_unnamed_block_needs_every_benchmark():
     assert run.splice_readme(text, ROWS, ran={"ising"})[0] == text
     new, updated, _ = run.splice_readme(text, ROWS, ran=set(run.BENCHMARKS))
     assert updated == ["all"]
-    assert new == "a\n<!-- speed-table:start -->\n" + run.render_table(ROWS, readme=True) + "<!-- speed-table:end -->\nb\n"
+    table = run.render_table(ROWS, readme=True)
+    assert new == "a\n<!-- speed-table:start -->\n" + table + "<!-- speed-table:end -->\nb\n"
 
 
 @pytest.mark.parametrize("text, message", [
