@@ -53,12 +53,11 @@ def _words(x):
         x = jax.random.key_data(x)
     x = jnp.asarray(x)
     if x.dtype == jnp.bool_:
-        x = x.astype(jnp.uint8)
-    if x.dtype.itemsize == 8:
-        return jax.lax.bitcast_convert_type(x, jnp.uint32).ravel()
-    if x.dtype.itemsize < 4:
         return x.astype(jnp.uint32).ravel()
-    return jax.lax.bitcast_convert_type(x, jnp.uint32).ravel()
+    if x.dtype.itemsize < 4:  # the bits of 8- and 16-bit values (float16 too), not their rounded values
+        unsigned = {1: jnp.uint8, 2: jnp.uint16}[x.dtype.itemsize]
+        return jax.lax.bitcast_convert_type(x, unsigned).astype(jnp.uint32).ravel()
+    return jax.lax.bitcast_convert_type(x, jnp.uint32).ravel()  # 8-byte values: two words each
 
 
 def _mix(h):
