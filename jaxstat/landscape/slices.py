@@ -4,13 +4,19 @@
 ``L(θ + α d1 + β d2)`` on a grid of ``(α, β)``. The grid points are evaluated by
 ``jax.vmap`` in chunks of ``chunk_size`` points, one chunk after another
 (``lax.map``), so peak memory is that of ``chunk_size`` simultaneous loss
-evaluations whatever the grid size; ``chunk_size=None`` vmaps the whole grid
-at once. The default, 4 points per chunk, is also the fastest measured on
-CPU (``benchmarks/landscape.py``): a few vmapped points turn a dense layer's
-product with the shared data into one wide matrix product while the working
-set stays in cache, whereas vmapping a 51x51 grid of a 26k-parameter MLP at
-once was ~6x slower. Each function compiles once per loss and shapes; later
-calls with new directions or grids of the same size reuse the program.
+evaluations per worker whatever the grid size; ``chunk_size=None`` vmaps the
+whole grid at once. On CPU the grid is split into one block per core
+(``workers``), each block evaluated by the same compiled program from its
+own host thread (``jaxstat.landscape._grid`` says why): XLA:CPU's splitting
+of every small operation across cores was the bound. With one point per
+chunk, the default, the 51x51 plane of the 64-128-128-10 MLP on the 1,797
+digits ran at 0.74-0.75 of the machine's float32 matmul rate on 2 cores
+(``benchmarks/landscape.py``), against 0.49 as one program with the former
+default of 4 points per chunk (0.45-0.57 over chunk sizes 1-64); larger
+chunks were slower with threads too (0.71 at 2, 0.69 at 4, 0.41 at 64).
+The values do not depend on ``workers``. Each function compiles once per
+loss and shapes; later calls with new directions or grids of the same size
+reuse the program.
 
 ``interpolate`` is the line through two solutions, ``(1 - α) θ_a + α θ_b``
 (Goodfellow, Vinyals and Saxe 2015). ``bezier_curve`` trains the control point
@@ -26,7 +32,6 @@ the loss along the curve with the loss along the straight segment.
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
 import jax
@@ -36,6 +41,7 @@ import optax
 from jaxstat._validate import as_float_array, check_finite, check_key, check_positive_int
 from jaxstat.landscape._checks import check_like, check_loss, check_params
 from jaxstat.landscape._compile import StaticFn, jit_loss
+from jaxstat.landscape._grid import evaluate, run_in_blocks
 
 __all__ = ["line", "plane", "interpolate", "bezier_curve", "BezierCurve", "curve_loss", "CurveLoss", "bezier_point"]
 
@@ -51,6 +57,10 @@ def _check_chunk(chunk_size):
     return None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
 
 
+def _check_workers(workers):
+    return None if workers is None else check_positive_int(workers, "workers")
+
+
 def _shift(params, coeffs, dirs):
     # θ + Σ_k c_k d_k, computed in each parameter's own dtype.
     def leaf(p, *ds):
@@ -62,27 +72,26 @@ def _shift(params, coeffs, dirs):
     return jax.tree.map(leaf, params, *dirs)
 
 
-def _evaluate(fn, points, chunk_size):
-    """``fn`` at each row of ``points`` (shape ``(m, k)``): vmapped, in sequential chunks."""
-    m = points.shape[0]
-    if chunk_size is None or chunk_size >= m:
-        return jax.vmap(fn)(points)
-    n_chunks = math.ceil(m / chunk_size)
-    # Pad with copies of the first point (a valid point, so no NaN leaks in) and drop them after.
-    padded = jnp.concatenate([points, jnp.broadcast_to(points[:1], (n_chunks * chunk_size - m, points.shape[1]))])
-    out = jax.lax.map(jax.vmap(fn), padded.reshape(n_chunks, chunk_size, -1))
-    return out.reshape(-1)[:m]
+@functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
+def _slice_run(loss, p, dirs, pts, chunk_size):
+    # loss(p + Σ_k pts[i, k] dirs[k]) at each row of pts. Module-level and keyed on the
+    # loss: a second slice of the same loss (new directions, same shapes) reuses the program.
+    return evaluate(lambda c: loss(_shift(p, tuple(c[k] for k in range(len(dirs))), dirs)), pts, chunk_size)
 
 
-def line(loss, params, direction, xs, chunk_size=4):
+def line(loss, params, direction, xs, chunk_size=1, workers=None):
     """The loss along a line: ``out[i] = loss(params + xs[i] * direction)``.
+
+    Points are evaluated as in :func:`plane`: ``chunk_size`` at a time per
+    worker, split over ``workers`` host threads on CPU.
 
     Args:
       loss: ``loss(params) -> scalar``, finite at ``params``.
       params: a pytree of float arrays (the centre).
       direction: a pytree shaped like ``params`` (e.g. ``random_direction``).
       xs: 1-D array of step sizes.
-      chunk_size: how many points to vmap per chunk (default 4), or None for every point at once.
+      chunk_size: how many points to vmap per chunk (default 1), or None for every point at once.
+      workers: host threads on CPU, each evaluating a block of the points (default None: one per core).
 
     Returns:
       Array of shape ``(len(xs),)`` in the loss's dtype.
@@ -97,21 +106,22 @@ def line(loss, params, direction, xs, chunk_size=4):
     direction = check_like(direction, params, "direction")
     xs = _check_grid(xs, "xs")
     chunk_size = _check_chunk(chunk_size)
-
-    return _line_run(StaticFn(loss), params, direction, xs, chunk_size)
-
-
-@functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
-def _line_run(loss, p, d, a, chunk_size):
-    # Module-level and keyed on the loss: a second slice of the same loss reuses the compiled program.
-    return _evaluate(lambda c: loss(_shift(p, c, (d,))), a[:, None], chunk_size)
+    workers = _check_workers(workers)
+    return run_in_blocks(_slice_run, StaticFn(loss), (params, (direction,)), xs[:, None], chunk_size, workers)
 
 
-def plane(loss, params, d1, d2, xs, ys, chunk_size=4):
+def plane(loss, params, d1, d2, xs, ys, chunk_size=1, workers=None):
     """The loss on a plane: ``out[i, j] = loss(params + xs[i] * d1 + ys[j] * d2)``.
 
-    The ``len(xs) * len(ys)`` points are vmapped ``chunk_size`` at a
-    time (all at once when None), so memory is bounded by one chunk.
+    The ``len(xs) * len(ys)`` points are vmapped ``chunk_size`` at a time
+    (all at once when None), one chunk after another, so memory is bounded
+    by one chunk per worker. On CPU, outside a caller's ``jit``/``vmap``/
+    ``grad``, the points are cut into ``workers`` contiguous blocks that run
+    the same compiled program concurrently, one host thread each; the values
+    do not depend on ``workers``. One point per chunk and one worker per core
+    (the defaults) were the fastest measured for a small MLP; for a large
+    model, where one point's forward pass already fills the cores, larger
+    chunks or ``workers=1`` may do as well.
 
     Args:
       loss: ``loss(params) -> scalar``, finite at ``params``.
@@ -120,7 +130,8 @@ def plane(loss, params, d1, d2, xs, ys, chunk_size=4):
       d2: a pytree shaped like ``params``.
       xs: 1-D coordinate grid along ``d1``.
       ys: 1-D coordinate grid along ``d2``.
-      chunk_size: a positive int, points per vmapped chunk (default 4), or None for all at once.
+      chunk_size: a positive int, points per vmapped chunk (default 1), or None for all at once.
+      workers: a positive int, host threads on CPU (default None: one per core available to the process).
 
     Returns:
       Array of shape ``(len(xs), len(ys))``.
@@ -138,22 +149,19 @@ def plane(loss, params, d1, d2, xs, ys, chunk_size=4):
     xs = _check_grid(xs, "xs")
     ys = _check_grid(ys, "ys")
     chunk_size = _check_chunk(chunk_size)
-    return _plane_run(StaticFn(loss), params, d1, d2, xs, ys, chunk_size)
-
-
-@functools.partial(jax.jit, static_argnames=("loss", "chunk_size"))
-def _plane_run(loss, p, u, v, a, b, chunk_size):
-    ga, gb = jnp.meshgrid(a, b, indexing="ij")
+    workers = _check_workers(workers)
+    ga, gb = jnp.meshgrid(xs, ys, indexing="ij")
     pts = jnp.stack([ga.ravel(), gb.ravel()], axis=1)
-    vals = _evaluate(lambda c: loss(_shift(p, (c[0], c[1]), (u, v))), pts, chunk_size)
-    return vals.reshape(a.shape[0], b.shape[0])
+    vals = run_in_blocks(_slice_run, StaticFn(loss), (params, (d1, d2)), pts, chunk_size, workers)
+    return vals.reshape(xs.shape[0], ys.shape[0])
 
 
-def interpolate(loss, params_a, params_b, xs, chunk_size=4):
+def interpolate(loss, params_a, params_b, xs, chunk_size=1, workers=None):
     """The loss on the line through two solutions: ``loss((1 - α) θ_a + α θ_b)`` for each α in ``xs``.
 
     ``xs = 0`` and ``1`` give ``loss(params_a)`` and ``loss(params_b)``;
-    values outside [0, 1] extrapolate.
+    values outside [0, 1] extrapolate. ``chunk_size`` and ``workers`` are
+    those of :func:`line`.
 
     >>> import jax.numpy as jnp
     >>> loss = lambda p: jnp.sum((p ** 2 - 1) ** 2)
@@ -165,7 +173,7 @@ def interpolate(loss, params_a, params_b, xs, chunk_size=4):
     check_params(params_a, "params_a")
     check_loss(loss, params_b)
     diff = jax.tree.map(lambda b, a: b - a, params_b, params_a)
-    return line(loss, params_a, diff, xs, chunk_size)
+    return line(loss, params_a, diff, xs, chunk_size, workers)
 
 
 def bezier_point(params_a, params_b, control, t):
@@ -289,6 +297,6 @@ def curve_loss(loss, params_a, params_b, control, ts, chunk_size=4) -> CurveLoss
 
     @jax.jit
     def run(a, b, c, t):
-        return _evaluate(lambda s: loss(_bezier(a, b, c, s[0])), t[:, None], chunk_size)
+        return evaluate(lambda s: loss(_bezier(a, b, c, s[0])), t[:, None], chunk_size)
 
     return CurveLoss(ts, run(params_a, params_b, control, ts), interpolate(loss, params_a, params_b, ts, chunk_size))
