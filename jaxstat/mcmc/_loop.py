@@ -65,7 +65,9 @@ def unrecorded(sampler, phase_key, beta):
 
 
 def recorded(sampler, key_main, beta, thin: int, observe):
-    """Scan body of the recorded phase: record ``r`` runs steps ``r thin + j``, then observes."""
+    """Scan body of the recorded phase: record ``r`` runs steps ``r thin + j``, then observes
+    (``observe`` None: the sampler's own record)."""
+    observe = sampler.observe if observe is None else observe
 
     def body(state, r):
         def thin_body(state, j):
@@ -115,7 +117,6 @@ def unrecorded_segment(key, sampler, state, beta, start, *, phase, length):
 def recorded_segment(key, sampler, state, beta, out, start, *, length, thin, observe, stream):
     """Records ``start, ..., start + length - 1``; ``out`` is the whole trace buffer or the accumulator."""
     key_main = phase_keys(key)[1]
-    observe = sampler.observe if observe is None else observe
     body = recorded(sampler, key_main, beta, thin, observe)
     records = start + jnp.arange(length)
     if stream is not None:

@@ -179,9 +179,8 @@ def run_checkpointed(key, sampler, spins, state, beta, settings, checkpoint_dir,
     import orbax.checkpoint as ocp  # loaded only for checkpointed runs: it is slow to import
 
     observe = settings["observe"]
-    observe_fn = sampler.observe if observe is None else observe
     stream = settings["stream"]
-    record = _loop.empty_record(sampler, state, beta, observe_fn)
+    record = _loop.empty_record(sampler, state, beta, observe)
     if stream is None:
         out = jax.tree.map(lambda r: jnp.zeros((settings["n_records"],) + r.shape, r.dtype), record)
     else:

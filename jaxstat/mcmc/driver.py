@@ -113,7 +113,6 @@ def _run_compiled(key, sampler, state, beta, *, n_records, thin, burn_in, remain
     valid = jnp.all(jnp.isfinite(state.spins))
     if beta is not None:
         valid = valid & (beta >= 0)
-    observe = sampler.observe if observe is None else observe
 
     def ticks(sweeps):  # share the run's ticks among its phases by length
         return max(1, round(progress * sweeps / total)) if progress else 0
