@@ -2,15 +2,11 @@
 
 Run:  pip install -e ".[bench]" && python benchmarks/ising.py [--quick] [--repeats 5]
 
-Two workloads, each side by side in the same process:
-
-1. ``checkerboard`` Metropolis on the 2D Ising model, L in {256, 1024, 4096}
-   (periodic, J = 1, h = 0), against a numba double loop over the two
-   colours (one thread, the code a user writes first) and its ``prange``
-   version (all cores).
-2. ``glauber`` (sequential heat bath) on an SK model with N = 256 and 1024
-   chains vmapped, against the numba loop over chains and sites that keeps
-   local fields up to date (one thread and ``prange`` over chains).
+``checkerboard`` Metropolis on the 2D Ising model, L in {256, 1024, 4096}
+(periodic, J = 1, h = 0), side by side in the same process with a numba
+double loop over the two colours (one thread, the code a user writes first)
+and its ``prange`` version (all cores). Dense models (SK) are in
+``benchmarks/dense.py``.
 
 Every figure is the median of ``--repeats`` timed runs after a warm-up run
 (compilation excluded for both sides); jaxstat's warm-up, its first call
@@ -60,31 +56,8 @@ def _checkerboard_sweeps(s, beta, n_sweeps, seed):
     return s
 
 
-@njit(cache=True)
-def _nb_glauber_chain(s, field, J, beta, n_sweeps):
-    n = s.shape[0]
-    for _ in range(n_sweeps):
-        for i in range(n):
-            p_up = 1.0 / (1.0 + np.exp(-2.0 * beta * field[i]))
-            new = np.float32(1.0) if np.random.random() < p_up else np.float32(-1.0)
-            delta = new - s[i]
-            if delta != 0.0:
-                s[i] = new
-                # row i = column i for symmetric J; rows are contiguous in C order
-                for j in range(n):
-                    field[j] += J[i, j] * delta
-
-
-def _glauber_chains(S, F, J, beta, n_sweeps, seed):
-    np.random.seed(seed)
-    for c in prange(S.shape[0]):
-        _nb_glauber_chain(S[c], F[c], J, beta, n_sweeps)
-
-
 nb_checkerboard_sweeps = njit(_checkerboard_sweeps)
 nb_checkerboard_sweeps_parallel = njit(parallel=True)(_checkerboard_sweeps)
-nb_glauber_chains = njit(_glauber_chains)
-nb_glauber_chains_parallel = njit(parallel=True)(_glauber_chains)
 
 
 # --------------------------------------------------------------------------- #
@@ -117,30 +90,6 @@ def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
     t_nb = median_time(lambda: nb_checkerboard_sweeps(s_np.copy(), beta, nb_sweeps, 0), repeats)
     t_nbp = median_time(lambda: nb_checkerboard_sweeps_parallel(s_np.copy(), beta, nb_sweeps, 0), repeats)
     nb_flips = L * L * nb_sweeps
-    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first
-
-
-def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
-    model = js.ising.sherrington_kirkpatrick(jax.random.key(2), n)
-    sampler = js.mcmc.glauber(model)
-    spins = js.ising.random_spins(jax.random.key(3), (n_chains, n))
-    keys_c = jax.random.split(jax.random.key(4), n_chains)
-
-    def chains(keys, s, b):
-        one = lambda k, x: js.mcmc.run(k, sampler, x, b, n_sweeps, thin=n_sweeps, observe=lambda st: st.energy)[0].spins
-        return jax.vmap(one)(keys, s)
-
-    run = jax.jit(chains)
-    t_first, t_jax = first_and_median(lambda: run(keys_c, spins, beta).block_until_ready(), repeats)
-    # float32 on both sides, as jaxstat runs
-    J = np.asarray(model.J, np.float32)
-    S = np.asarray(spins, np.float32)
-    F = S @ J.T
-    nb_sweeps = max(1, n_sweeps // 4)
-    t_nb = median_time(lambda: nb_glauber_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
-    t_nbp = median_time(lambda: nb_glauber_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
-    flips = n * n_chains * n_sweeps
-    nb_flips = n * n_chains * nb_sweeps
     return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first
 
 
@@ -194,13 +143,6 @@ def main():
         _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first,
                        readme=L in (1024, 4096))
         _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
-    n_sweeps = 4 if args.quick else 16
-    j, nb, nbp, first = bench_glauber_sk(256, 1024, n_sweeps, args.repeats)
-    print(f"| glauber SK N=256, 1024 chains | {j:.4f} | {first:.2f} s | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} "
-          f"| {j / nbp:.1f}x |")
-    workload = "Glauber, SK N = 256, 1024 vmapped chains"
-    _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first, target=3, readme=True)
-    _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
     off, on = bench_progress_overhead(1024, 25 if args.quick else 100, args.repeats)
     print()
     print(f"run(progress=True) overhead, checkerboard L=1024, {25 if args.quick else 100} sweeps: "

@@ -51,7 +51,7 @@ RESULTS = HERE / "RESULTS.md"
 RECORD_ENV = "JAXSTAT_BENCH_RECORD"  # the same name as _common.RECORD_ENV (not imported: that loads jax)
 
 # The order they run in: cheap first, so a broken environment shows early.
-BENCHMARKS = ("import_time", "random_bits", "ising", "cluster", "hopfield", "boltzmann", "compile_time",
+BENCHMARKS = ("import_time", "random_bits", "ising", "dense", "cluster", "hopfield", "boltzmann", "compile_time",
               "landscape", "sharding")
 # What --quick passes to each script: its own --quick, and for cluster also its smaller lattice
 # and fewer repeats (its --quick alone still runs chains of 50 tau_int at L = 128: 12 minutes).
