@@ -2,10 +2,11 @@
 
 Run:  pip install -e ".[bench]" && python benchmarks/dense.py [--quick] [--repeats 5]
 
-``glauber`` (sequential heat bath) on an SK model with N = 256 and 1024
-chains vmapped, side by side in the same process with the numba loop over
-chains and sites that keeps the local fields up to date, updating them only
-when a spin flips (one thread, and ``prange`` over chains on all cores).
+``glauber`` (sequential heat bath) and ``metropolis`` (sequential) on an SK
+model with N = 256 and 1024 chains vmapped, side by side in the same process
+with the numba loop over chains and sites that keeps the local fields up to
+date, updating them only when a spin flips (one thread, and ``prange`` over
+chains on all cores).
 
 Every figure is the median of ``--repeats`` timed runs after a warm-up run
 (compilation excluded for both sides); jaxstat's warm-up, its first call
@@ -46,14 +47,35 @@ def _nb_glauber_chain(s, field, J, beta, n_sweeps):
                     field[j] += J[i, j] * delta
 
 
+@njit(cache=True)
+def _nb_metropolis_chain(s, field, J, beta, n_sweeps):
+    n = s.shape[0]
+    for _ in range(n_sweeps):
+        for i in range(n):
+            dE = 2.0 * s[i] * field[i]
+            if dE <= 0.0 or np.random.random() < np.exp(-beta * dE):
+                delta = -2.0 * s[i]
+                s[i] = -s[i]
+                for j in range(n):
+                    field[j] += J[i, j] * delta
+
+
 def _glauber_chains(S, F, J, beta, n_sweeps, seed):
     np.random.seed(seed)
     for c in prange(S.shape[0]):
         _nb_glauber_chain(S[c], F[c], J, beta, n_sweeps)
 
 
-nb_glauber_chains = njit(_glauber_chains)
-nb_glauber_chains_parallel = njit(parallel=True)(_glauber_chains)
+def _metropolis_chains(S, F, J, beta, n_sweeps, seed):
+    np.random.seed(seed)
+    for c in prange(S.shape[0]):
+        _nb_metropolis_chain(S[c], F[c], J, beta, n_sweeps)
+
+
+NUMBA = {
+    "glauber": (njit(_glauber_chains), njit(parallel=True)(_glauber_chains)),
+    "metropolis": (njit(_metropolis_chains), njit(parallel=True)(_metropolis_chains)),
+}
 
 
 def median_time(fn, repeats):
@@ -68,9 +90,11 @@ def first_and_median(fn, repeats):
     return first, _common.median_time(fn, repeats)[0]
 
 
-def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
+def bench_sk(rule, n, n_chains, n_sweeps, repeats, beta=1.0):
+    """(jaxstat, numba loop, numba prange) flips/ns and jaxstat's first call (s) for ``rule``."""
     model = js.ising.sherrington_kirkpatrick(jax.random.key(2), n)
-    sampler = js.mcmc.glauber(model)
+    sampler = js.mcmc.single_spin(model, rule)
+    nb_chains, nb_chains_parallel = NUMBA[rule]
     spins = js.ising.random_spins(jax.random.key(3), (n_chains, n))
     keys_c = jax.random.split(jax.random.key(4), n_chains)
 
@@ -85,8 +109,8 @@ def bench_glauber_sk(n, n_chains, n_sweeps, repeats, beta=1.0):
     S = np.asarray(spins, np.float32)
     F = S @ J.T
     nb_sweeps = max(1, n_sweeps // 4)
-    t_nb = median_time(lambda: nb_glauber_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
-    t_nbp = median_time(lambda: nb_glauber_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
+    t_nb = median_time(lambda: nb_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
+    t_nbp = median_time(lambda: nb_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
     flips = n * n_chains * n_sweeps
     nb_flips = n * n_chains * nb_sweeps
     return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first
@@ -103,12 +127,14 @@ def main():
           "| ratio |")
     print("|---|---|---|---|---|---|---|")
     n_sweeps = 4 if args.quick else 16
-    j, nb, nbp, first = bench_glauber_sk(256, 1024, n_sweeps, args.repeats)
-    print(f"| glauber SK N=256, 1024 chains | {j:.4f} | {first:.2f} s | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} "
-          f"| {j / nbp:.1f}x |")
-    workload = "Glauber, SK N = 256, 1024 vmapped chains"
-    _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first, target=3, readme=True)
-    _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
+    for rule, name in (("glauber", "Glauber"), ("metropolis", "Metropolis")):
+        j, nb, nbp, first = bench_sk(rule, 256, 1024, n_sweeps, args.repeats)
+        print(f"| {rule} SK N=256, 1024 chains | {j:.4f} | {first:.2f} s | {nb:.4f} | {j / nb:.1f}x | {nbp:.4f} "
+              f"| {j / nbp:.1f}x |")
+        workload = f"{name}, SK N = 256, 1024 vmapped chains"
+        _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first, target=3,
+                       readme=rule == "glauber")
+        _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
 
 
 if __name__ == "__main__":
