@@ -3,9 +3,13 @@
 Run:  pip install -e ".[bench]" && python benchmarks/ising.py [--quick] [--repeats 5]
 
 ``checkerboard`` Metropolis on the 2D Ising model, L in {256, 1024, 4096}
-(periodic, J = 1, h = 0), side by side in the same process with a numba
-double loop over the two colours (one thread, the code a user writes first)
-and its ``prange`` version (all cores). Dense models (SK) are in
+(periodic, J = 1, h = 0), the float path and the bit-packed one
+(``packed=True``, multi-spin coding), side by side in the same process with
+three numba loops over the two colours: the float loop a user writes first
+(one thread, and ``prange`` on all cores), and the loop an expert writes, on
+int8 spins with a table of acceptance probabilities and a random number only
+when a flip can be rejected (one thread and ``prange``). Then the packed
+against the float path on an L^3 torus. Dense models (SK) are in
 ``benchmarks/dense.py``.
 
 Every figure is the median of ``--repeats`` timed runs after a warm-up run
@@ -56,7 +60,30 @@ def _checkerboard_sweeps(s, beta, n_sweeps, seed):
     return s
 
 
+def _checkerboard_table_sweeps(s, beta, n_sweeps, seed):
+    """The loop an expert writes: int8 spins, a table of the two acceptance probabilities
+    exp(-4 beta), exp(-8 beta) indexed by the neighbour sum, and a random number drawn only
+    when the flip can be rejected (dE > 0)."""
+    np.random.seed(seed)
+    L = s.shape[0]
+    table = np.zeros(5)
+    for nb in range(1, 5):  # dE = 2 nb for an up spin (nb = +2, +4 raise the energy)
+        table[nb] = np.exp(-2.0 * beta * nb)
+    for _ in range(n_sweeps):
+        for colour in range(2):
+            for i in prange(L):
+                ip, im = (i + 1) % L, (i - 1) % L
+                for j in range((i + colour) % 2, L, 2):
+                    si = s[i, j]
+                    nb = si * (s[ip, j] + s[im, j] + s[i, (j + 1) % L] + s[i, (j - 1) % L])
+                    if nb <= 0 or np.random.random() < table[nb]:
+                        s[i, j] = -si
+    return s
+
+
 nb_checkerboard_sweeps = njit(_checkerboard_sweeps)
+nb_table_sweeps = njit(_checkerboard_table_sweeps)
+nb_table_sweeps_parallel = njit(parallel=True)(_checkerboard_table_sweeps)
 nb_checkerboard_sweeps_parallel = njit(parallel=True)(_checkerboard_sweeps)
 
 
@@ -75,22 +102,44 @@ def first_and_median(fn, repeats):
     return first, _common.median_time(fn, repeats)[0]
 
 
-def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
-    model = js.ising.lattice((L, L))
-    sampler = js.mcmc.checkerboard(model, rule="metropolis")
-    spins = js.ising.random_spins(jax.random.key(0), (L, L))
+def _jaxstat_rate(sampler, spins, n_sweeps, repeats, beta):
+    """(warm flips/ns, first call s) of ``run`` over ``n_sweeps`` sweeps, only the final state kept."""
     run = jax.jit(lambda k, s, b: js.mcmc.run(k, sampler, s, b, n_sweeps, thin=n_sweeps,
-                                              observe=lambda st: st.energy)[0].spins)
+                                              observe=lambda st: st.energy)[0].energy)
     keys = iter(jax.random.split(jax.random.key(1), repeats + 1))
-    t_first, t_jax = first_and_median(lambda: run(next(keys), spins, beta).block_until_ready(), repeats)
-    s_np = np.asarray(spins, np.float32)
-    flips = L * L * n_sweeps
+    t_first, t = first_and_median(lambda: run(next(keys), spins, beta).block_until_ready(), repeats)
+    return spins.size * n_sweeps / t / 1e9, t_first
+
+
+def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
+    """Flips/ns of jaxstat's float and packed checkerboards and of the three numba loops."""
+    model = js.ising.lattice((L, L))
+    spins = js.ising.random_spins(jax.random.key(0), (L, L))
+    out = {}
+    out["float"], out["float first"] = _jaxstat_rate(js.mcmc.checkerboard(model), spins, n_sweeps, repeats, beta)
+    out["packed"], out["packed first"] = _jaxstat_rate(js.mcmc.checkerboard(model, packed=True), spins,
+                                                       n_sweeps, repeats, beta)
+    s_f32 = np.asarray(spins, np.float32)
+    s_i8 = np.asarray(spins, np.int8)
     # numba at fewer sweeps for the big lattice; flips/ns is per flip anyway
     nb_sweeps = max(1, n_sweeps // 4) if L >= 4096 else n_sweeps
-    t_nb = median_time(lambda: nb_checkerboard_sweeps(s_np.copy(), beta, nb_sweeps, 0), repeats)
-    t_nbp = median_time(lambda: nb_checkerboard_sweeps_parallel(s_np.copy(), beta, nb_sweeps, 0), repeats)
-    nb_flips = L * L * nb_sweeps
-    return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first
+    nb_flips = L * L * nb_sweeps / 1e9
+    out["numba"] = nb_flips / median_time(lambda: nb_checkerboard_sweeps(s_f32.copy(), beta, nb_sweeps, 0), repeats)
+    out["numba prange"] = nb_flips / median_time(
+        lambda: nb_checkerboard_sweeps_parallel(s_f32.copy(), beta, nb_sweeps, 0), repeats)
+    out["numba table"] = nb_flips / median_time(lambda: nb_table_sweeps(s_i8.copy(), beta, nb_sweeps, 0), repeats)
+    out["numba table prange"] = nb_flips / median_time(
+        lambda: nb_table_sweeps_parallel(s_i8.copy(), beta, nb_sweeps, 0), repeats)
+    return out
+
+
+def bench_3d(L, n_sweeps, repeats, beta=0.2216):
+    """Packed against float checkerboard on an L^3 torus near its critical point (no numba loop)."""
+    model = js.ising.lattice((L, L, L))
+    spins = js.ising.random_spins(jax.random.key(0), (L, L, L))
+    f, _ = _jaxstat_rate(js.mcmc.checkerboard(model), spins, n_sweeps, repeats, beta)
+    p, first = _jaxstat_rate(js.mcmc.checkerboard(model, packed=True), spins, n_sweeps, repeats, beta)
+    return p, f, first
 
 
 def bench_progress_overhead(L, n_sweeps, repeats, beta=0.44):
@@ -129,20 +178,32 @@ def main():
     args = parser.parse_args()
     print(machine(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads)"))
     print()
-    print("| workload | jaxstat flips/ns | jaxstat first call | numba loop flips/ns | ratio | numba prange flips/ns "
-          "| ratio |")
+    print("| 2D, L | float path | packed (first call) | numba loop | numba table loop | numba table prange "
+          "| packed / table loop |")
     print("|---|---|---|---|---|---|---|")
     for L in args.sizes:
-        n_sweeps = {256: 1000, 1024: 100, 4096: 8}.get(L, 20)
+        n_sweeps = {256: 1000, 1024: 100, 4096: 20}.get(L, 20)
         if args.quick:
             n_sweeps = max(1, n_sweeps // 4)
-        j, nb, nbp, first = bench_checkerboard(L, n_sweeps, args.repeats)
-        print(f"| checkerboard Metropolis, L={L} | {j:.3f} | {first:.2f} s | {nb:.3f} | {j / nb:.1f}x | {nbp:.3f} "
-              f"| {j / nbp:.1f}x |", flush=True)
+        r = bench_checkerboard(L, n_sweeps, args.repeats)
+        print(f"| {L} | {r['float']:.3f} | {r['packed']:.3f} ({r['packed first']:.2f} s) | {r['numba']:.3f} "
+              f"| {r['numba table']:.3f} | {r['numba table prange']:.3f} | {r['packed'] / r['numba table']:.1f}x |",
+              flush=True)
         workload = f"checkerboard Metropolis, 2D, L = {L}"
-        _common.record(workload, j, "flips/ns", peer="numba loop", peer_value=nb, first_call_s=first,
-                       readme=L in (1024, 4096))
-        _common.record(workload, j, "flips/ns", peer="numba prange", peer_value=nbp, first_call_s=first)
+        _common.record(workload, r["float"], "flips/ns", peer="numba loop", peer_value=r["numba"],
+                       first_call_s=r["float first"], readme=L == 1024)
+        _common.record(workload, r["float"], "flips/ns", peer="numba prange", peer_value=r["numba prange"],
+                       first_call_s=r["float first"])
+        workload = f"checkerboard Metropolis, packed (multi-spin coding), 2D, L = {L}"
+        _common.record(workload, r["packed"], "flips/ns", peer="numba table loop", peer_value=r["numba table"],
+                       first_call_s=r["packed first"], target=10 if L == 4096 else None, readme=L in (1024, 4096))
+        _common.record(workload, r["packed"], "flips/ns", peer="numba table prange",
+                       peer_value=r["numba table prange"], first_call_s=r["packed first"])
+    L3 = 64 if args.quick else 128
+    p, f, first = bench_3d(L3, 5 if args.quick else 20, args.repeats)
+    print(f"\n3D, L = {L3}: packed {p:.3f} flips/ns (first call {first:.2f} s), float path {f:.3f}: {p / f:.1f}x")
+    _common.record(f"checkerboard Metropolis, packed, 3D, L = {L3}", p, "flips/ns", peer="jaxstat float path",
+                   peer_value=f, first_call_s=first)
     off, on = bench_progress_overhead(1024, 25 if args.quick else 100, args.repeats)
     print()
     print(f"run(progress=True) overhead, checkerboard L=1024, {25 if args.quick else 100} sweeps: "

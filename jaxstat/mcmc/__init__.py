@@ -21,6 +21,7 @@ from jaxstat.mcmc.domain import DecomposedCheckerboard, lattice_sharded
 from jaxstat.mcmc.driver import run
 from jaxstat.mcmc.kawasaki import Kawasaki, kawasaki
 from jaxstat.mcmc.tempering import ParallelTempering, TemperingInfo, TemperingState, parallel_tempering
+from jaxstat.mcmc.packed import PackedCheckerboard, PackedState, pack_spins, unpack_spins
 from jaxstat.mcmc.ladder import LadderTuning, equal_rejection_ladder, tune_ladder
 from jaxstat.mcmc.single_site import SingleSpin, glauber, metropolis, single_spin
 from jaxstat.mcmc.two_colour import Checkerboard, checkerboard
@@ -38,6 +39,10 @@ __all__ = [
     "single_spin",
     "checkerboard",
     "DecomposedCheckerboard",
+    "PackedCheckerboard",
+    "PackedState",
+    "pack_spins",
+    "unpack_spins",
     "lattice_sharded",
     "SwendsenWang",
     "SwendsenWangInfo",

@@ -109,7 +109,7 @@ def check_bipartite(model, what: str):
             )
 
 
-def checkerboard(model, rule: str = "metropolis", mesh=None):
+def checkerboard(model, rule: str = "metropolis", mesh=None, packed: bool = False):
     r"""Two-colour parallel sampler for nearest-neighbour lattices.
 
     Args:
@@ -122,11 +122,22 @@ def checkerboard(model, rule: str = "metropolis", mesh=None):
         (:mod:`jaxstat.mcmc.domain`). Each mesh axis size must divide the
         lattice side it splits. The spins are bit-identical to the
         single-device sampler's for the same keys, on any number of devices.
+      packed: store the spins bit-packed, 32 to a word, and update 32 at
+        once with word operations (multi-spin coding, :mod:`jaxstat.mcmc.packed`):
+        several times faster on large lattices. Needs a periodic lattice with
+        even sides, uniform or per-bond ±J couplings of one magnitude and no
+        field; anything else is refused with a ValueError. Acceptance
+        probabilities are quantized to multiples of :math:`2^{-24}` (as the
+        float path's float32 uniforms are), and the random stream differs
+        from the float path's, so the chains are different but sample the
+        same distribution.
 
     Returns:
       a :class:`Checkerboard` sampler (a pytree with the model's arrays as
       leaves), or with ``mesh`` a
-      :class:`~jaxstat.mcmc.DecomposedCheckerboard`; ``step(key, state, beta)``
+      :class:`~jaxstat.mcmc.DecomposedCheckerboard`, or with ``packed`` a
+      :class:`~jaxstat.mcmc.PackedCheckerboard` (its state holds the packed
+      words; ``state.spins`` unpacks them); ``step(key, state, beta)``
       updates colour 0, then colour 1 (one sweep, N update attempts).
 
     Example:
@@ -137,9 +148,23 @@ def checkerboard(model, rule: str = "metropolis", mesh=None):
       >>> state, info = sampler.step(jax.random.key(1), state, 0.44)
       >>> bool(abs(state.energy - js.ising.energy(m, state.spins)) < 1e-3)
       True
+
+    Multi-spin coding (the same distribution, several times faster on large lattices):
+      >>> packed = js.mcmc.checkerboard(js.ising.lattice((64, 64)), packed=True)
+      >>> state, trace = js.mcmc.run(jax.random.key(2), packed, js.ising.random_spins(jax.random.key(3), (64, 64)),
+      ...                            0.44, 10)
+      >>> state.words.shape, state.words.dtype, trace["energy"].shape, state.spins.shape
+      ((2, 64, 1), dtype('uint32'), (10,), (64, 64))
     """
     check_rule(rule)
     check_bipartite(model, "checkerboard")
+    if packed:
+        if mesh is not None:
+            raise ValueError("checkerboard: packed=True with mesh= is not supported; shard a batch of packed "
+                             "chains with jaxstat.parallel instead, or use the float path on a mesh")
+        from jaxstat.mcmc.packed import packed_checkerboard
+
+        return packed_checkerboard(model, rule)
     if mesh is not None:
         from jaxstat.mcmc.domain import decomposed_checkerboard
 

@@ -30,6 +30,8 @@ N_CHAINS = 32
 SAMPLERS = {
     "checkerboard-metropolis": (lambda m: js.mcmc.checkerboard(m, "metropolis"), 1),
     "checkerboard-glauber": (lambda m: js.mcmc.checkerboard(m, "glauber"), 1),
+    # multi-spin coding: 32 spins to a word, its own random stream
+    "checkerboard-packed": (lambda m: js.mcmc.checkerboard(m, "metropolis", packed=True), 1),
     "metropolis": (js.mcmc.metropolis, 1),
     "glauber": (lambda m: js.mcmc.glauber(m, order="random"), 1),
     "swendsen_wang": (js.mcmc.swendsen_wang, 1),
