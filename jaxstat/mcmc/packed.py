@@ -63,7 +63,7 @@ class PackedState(NamedTuple):
     """State of the packed checkerboard sampler.
 
     Attributes:
-      words: uint32 ``(2, *rows, W)``: colour 0's and colour 1's spins, 32
+      words: uint32 ``(2, W, *rows)``: colour 0's and colour 1's spins, 32
         (or fewer, see :mod:`jaxstat.mcmc._packing`) to a word.
       energy: the energy, exact (kept from integer bond counts).
 
@@ -99,14 +99,14 @@ def pack_spins(spins, shape=None):
       shape: the lattice shape (default: all axes of ``spins``).
 
     Returns:
-      uint32 words of shape ``(..., 2, *shape[:-1], W)``.
+      uint32 words of shape ``(..., 2, W, *shape[:-1])``.
 
     Example:
       >>> import jax, jaxstat as js
       >>> s = js.ising.random_spins(jax.random.key(0), (4, 64))
       >>> w = js.mcmc.pack_spins(s)
       >>> w.shape, w.dtype, bool((js.mcmc.unpack_spins(w, (4, 64)) == s).all())
-      ((2, 4, 1), dtype('uint32'), True)
+      ((2, 1, 4), dtype('uint32'), True)
     """
     spins = jnp.asarray(spins)
     shape = tuple(spins.shape) if shape is None else tuple(shape)

@@ -154,7 +154,7 @@ def checkerboard(model, rule: str = "metropolis", mesh=None, packed: bool = Fals
       >>> state, trace = js.mcmc.run(jax.random.key(2), packed, js.ising.random_spins(jax.random.key(3), (64, 64)),
       ...                            0.44, 10)
       >>> state.words.shape, state.words.dtype, trace["energy"].shape, state.spins.shape
-      ((2, 64, 1), dtype('uint32'), (10,), (64, 64))
+      ((2, 1, 64), dtype('uint32'), (10,), (64, 64))
     """
     check_rule(rule)
     check_bipartite(model, "checkerboard")
