@@ -45,6 +45,19 @@ def first_call(fn):
     return time.perf_counter() - t0, out
 
 
+def warm_median(fn, repeats: int) -> float:
+    """Median seconds of ``repeats`` timed calls after one untimed warm-up call (compilation
+    excluded)."""
+    fn()
+    return median_time(fn, repeats)[0]
+
+
+def first_and_median(fn, repeats: int):
+    """``(first call seconds, warm median seconds)``: :func:`warm_median` with its warm-up timed."""
+    first = first_call(fn)[0]
+    return first, median_time(fn, repeats)[0]
+
+
 # benchmarks/run.py sets this to a file; each headline figure becomes one JSON line in it.
 RECORD_ENV = "JAXSTAT_BENCH_RECORD"
 

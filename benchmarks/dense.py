@@ -23,7 +23,7 @@ import numpy as np
 
 import jaxstat as js
 import _common
-from _common import machine
+from _common import first_and_median, machine, warm_median
 
 try:
     import numba
@@ -78,18 +78,6 @@ NUMBA = {
 }
 
 
-def median_time(fn, repeats):
-    """Median of ``repeats`` timed calls after one warm-up call (compilation excluded)."""
-    fn()
-    return _common.median_time(fn, repeats)[0]
-
-
-def first_and_median(fn, repeats):
-    """``median_time`` whose warm-up call is timed: (first call seconds, warm median seconds)."""
-    first = _common.first_call(fn)[0]
-    return first, _common.median_time(fn, repeats)[0]
-
-
 def bench_sk(rule, n, n_chains, n_sweeps, repeats, beta=1.0):
     """(jaxstat, numba loop, numba prange) flips/ns and jaxstat's first call (s) for ``rule``."""
     model = js.ising.sherrington_kirkpatrick(jax.random.key(2), n)
@@ -109,8 +97,8 @@ def bench_sk(rule, n, n_chains, n_sweeps, repeats, beta=1.0):
     S = np.asarray(spins, np.float32)
     F = S @ J.T
     nb_sweeps = max(1, n_sweeps // 4)
-    t_nb = median_time(lambda: nb_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
-    t_nbp = median_time(lambda: nb_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
+    t_nb = warm_median(lambda: nb_chains(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
+    t_nbp = warm_median(lambda: nb_chains_parallel(S.copy(), F.copy(), J, beta, nb_sweeps, 0), repeats)
     flips = n * n_chains * n_sweeps
     nb_flips = n * n_chains * nb_sweeps
     return flips / t_jax / 1e9, nb_flips / t_nb / 1e9, nb_flips / t_nbp / 1e9, t_first

@@ -29,7 +29,7 @@ import numpy as np
 
 import jaxstat as js
 import _common
-from _common import machine
+from _common import first_and_median, machine, warm_median
 
 try:
     import numba
@@ -90,18 +90,6 @@ nb_checkerboard_sweeps_parallel = njit(parallel=True)(_checkerboard_sweeps)
 # --------------------------------------------------------------------------- #
 # timing
 # --------------------------------------------------------------------------- #
-def median_time(fn, repeats):
-    """Median of ``repeats`` timed calls after one warm-up call (compilation excluded)."""
-    fn()
-    return _common.median_time(fn, repeats)[0]
-
-
-def first_and_median(fn, repeats):
-    """``median_time`` whose warm-up call is timed: (first call seconds, warm median seconds)."""
-    first = _common.first_call(fn)[0]
-    return first, _common.median_time(fn, repeats)[0]
-
-
 def _jaxstat_rate(sampler, spins, n_sweeps, repeats, beta):
     """(warm flips/ns, first call s) of ``run`` over ``n_sweeps`` sweeps, only the final state kept."""
     run = jax.jit(lambda k, s, b: js.mcmc.run(k, sampler, s, b, n_sweeps, thin=n_sweeps,
@@ -124,11 +112,11 @@ def bench_checkerboard(L, n_sweeps, repeats, beta=0.44):
     # numba at fewer sweeps for the big lattice; flips/ns is per flip anyway
     nb_sweeps = max(1, n_sweeps // 4) if L >= 4096 else n_sweeps
     nb_flips = L * L * nb_sweeps / 1e9
-    out["numba"] = nb_flips / median_time(lambda: nb_checkerboard_sweeps(s_f32.copy(), beta, nb_sweeps, 0), repeats)
-    out["numba prange"] = nb_flips / median_time(
+    out["numba"] = nb_flips / warm_median(lambda: nb_checkerboard_sweeps(s_f32.copy(), beta, nb_sweeps, 0), repeats)
+    out["numba prange"] = nb_flips / warm_median(
         lambda: nb_checkerboard_sweeps_parallel(s_f32.copy(), beta, nb_sweeps, 0), repeats)
-    out["numba table"] = nb_flips / median_time(lambda: nb_table_sweeps(s_i8.copy(), beta, nb_sweeps, 0), repeats)
-    out["numba table prange"] = nb_flips / median_time(
+    out["numba table"] = nb_flips / warm_median(lambda: nb_table_sweeps(s_i8.copy(), beta, nb_sweeps, 0), repeats)
+    out["numba table prange"] = nb_flips / warm_median(
         lambda: nb_table_sweeps_parallel(s_i8.copy(), beta, nb_sweeps, 0), repeats)
     return out
 
