@@ -252,25 +252,28 @@ class PackedCheckerboard(Sampler):
     def init(self, spins) -> PackedState:
         s = one_configuration(self.model, spins)
         words = self.layout.pack(s)
-        energy = self._energy(self._unsatisfied(words, 1, words[1]))
+        energy = self._energy(sum(_popcount(words[1] ^ m, self.model.dtype) for m in self._masks(words, 1)))
         return _state_class(tuple(self.model.shape))(words=words, energy=energy)
 
     def _masks(self, words, colour: int):
-        """The 2d unsatisfied-bond masks of colour ``colour``'s sites, given the other colour."""
+        """The 2d neighbour words of colour ``colour``'s sites, each XOR its bonds' signs: XOR with
+        the colour's own words, they mark the unsatisfied bonds."""
         layout = self.layout
         neighbours = layout.neighbours(words[1 - colour], colour)
         if self.negative.ndim == 0:  # uniform couplings: one sign for every bond
             return [n ^ self.negative for n in neighbours]
         return [n ^ self.negative[colour, k] for k, n in enumerate(neighbours)]
 
-    def _unsatisfied(self, words, colour, own):
-        return sum(_popcount(own ^ m) for m in self._masks(words, colour))
-
     def _energy(self, unsatisfied):
+        """``-|J| (d N - 2 U)`` from the number ``U`` of unsatisfied bonds (in the model's dtype)."""
         model = self.model
         d, dtype = len(model.shape), model.dtype
         bonds = d * model.n
-        energy = -self.magnitude.astype(dtype) * (bonds - 2 * unsatisfied).astype(dtype)
+        if unsatisfied.dtype == jnp.int32 and bonds < 2**31:  # exact until the final rounding
+            satisfied_minus_not = (bonds - 2 * unsatisfied).astype(dtype)
+        else:
+            satisfied_minus_not = jnp.asarray(bonds, dtype) - 2 * unsatisfied.astype(dtype)
+        energy = -self.magnitude.astype(dtype) * satisfied_minus_not
         return jnp.where(self.representable, energy, jnp.nan).astype(dtype)
 
     def _half_sweep(self, words, colour, limits, tie, k0, k1):
@@ -309,18 +312,17 @@ class PackedCheckerboard(Sampler):
         new1, flip1, masks = self._half_sweep(words, 1, limits, tie, k[0], k[1])
         words = words.at[1].set(new1)
         # every bond has one end in colour 1: its masks after its own flips count them all
-        unsatisfied = sum(_popcount(m ^ flip1) for m in masks)
-        rate = (_popcount(flip0) + _popcount(flip1)).astype(model.dtype) / model.n
+        unsatisfied = sum(_popcount(m ^ flip1, model.dtype) for m in masks)
+        rate = (_popcount(flip0, model.dtype) + _popcount(flip1, model.dtype)).astype(model.dtype) / model.n
         energy = invalid_beta_to_nan(self._energy(unsatisfied), beta)
         new_state = _state_class(tuple(model.shape))(words=words, energy=energy)
         return new_state, SweepInfo(acceptance_rate=invalid_beta_to_nan(rate, beta))
 
     def observe(self, state):
         """The default record: the energy and the magnetization per spin (by popcount)."""
-        n = self.model.n
-        up = _popcount(state.words)
-        return {"energy": state.energy,
-                "magnetization": (2 * up - n).astype(self.model.dtype) / n}
+        n, dtype = self.model.n, self.model.dtype
+        up = _popcount(state.words, dtype)
+        return {"energy": state.energy, "magnetization": (2 * up - n).astype(dtype) / n}
 
 
 def _any(masks):
@@ -330,9 +332,14 @@ def _any(masks):
     return out
 
 
-def _popcount(words):
-    """Set bits of all ``words`` (int32; exact: at most 32 per word)."""
-    return jnp.sum(jax.lax.population_count(words).astype(jnp.int32))
+def _popcount(words, dtype):
+    """Set bits of all ``words``: an exact int32 while the lattice has fewer than 2^31 / (2d)
+    spins, beyond that (a billion-spin lattice) each leading slice counted in int32 and the
+    slices summed in ``dtype``."""
+    counts = jax.lax.population_count(words).astype(jnp.int32)
+    if words.size * 32 * 8 < 2**31 or words.ndim == 1:  # room for the sums of 2d <= 8 masks
+        return jnp.sum(counts)
+    return jnp.sum(jnp.sum(counts.reshape(words.shape[0], -1), axis=1).astype(dtype))
 
 
 def _check_packed_state(state, layout: Layout):
