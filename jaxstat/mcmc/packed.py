@@ -280,8 +280,10 @@ class PackedCheckerboard(Sampler):
         """Update colour ``colour``; returns its new words, flip mask and unsatisfied-bond masks.
 
         ``limits[a]`` is the threshold of class ``a`` (compared against the site's uniform);
-        Metropolis passes the d classes with dE > 0 and ``tie``, the lanes that flip at
-        dE = 0 (all of them at finite beta, none at beta = inf); every class above flips.
+        Metropolis passes the d classes with dE > 0 and ``tie = (at_zero, below_zero)``, the
+        words all lanes of classes a = d and a > d flip with: ``at_zero`` all ones at finite
+        beta and none at beta = inf (the tie rule), ``below_zero`` all ones unless J = 0,
+        where every class has dE = 0 and follows ``at_zero``.
         """
         layout = self.layout
         own = words[colour]
@@ -290,8 +292,9 @@ class PackedCheckerboard(Sampler):
         accept = below(_random_planes(k0, k1, layout.word_shape, colour), limits)
         flip = _any(equals(digits, a) & acc for a, acc in enumerate(accept))
         if tie is not None:
-            d = layout.d
-            flip = flip | (equals(digits, d) & tie) | _any(equals(digits, a) for a in range(d + 1, 2 * d + 1))
+            d, (at_zero, below_zero) = layout.d, tie
+            above = _any(equals(digits, a) for a in range(d + 1, 2 * d + 1))
+            flip = flip | (equals(digits, d) & at_zero) | (above & below_zero)
         flip = flip & layout.valid
         return own ^ flip, flip, masks
 
@@ -302,7 +305,8 @@ class PackedCheckerboard(Sampler):
         d = layout.d
         p = flip_probabilities(self.rule, d, self.magnitude.astype(model.dtype), beta)
         if self.rule == "metropolis":  # only the d classes with dE > 0 draw
-            limits, tie = list(thresholds(p[:d])), jnp.where(jnp.isinf(beta), _U(0), _U(0xFFFFFFFF))
+            at_zero = jnp.where(jnp.isinf(beta), _U(0), _U(0xFFFFFFFF))
+            limits, tie = list(thresholds(p[:d])), (at_zero, jnp.where(self.magnitude == 0, at_zero, _U(0xFFFFFFFF)))
         else:
             limits, tie = list(thresholds(p)), None
         k = jax.random.bits(key, (2,), _U)

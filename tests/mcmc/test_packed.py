@@ -236,6 +236,18 @@ def test_new_disorder_sample_does_not_recompile():
     assert driver._run_compiled._cache_size() == before
 
 
+@pytest.mark.parametrize("rule", ["metropolis", "glauber"])
+def test_zero_couplings_at_infinite_beta_keep_every_spin(rule):
+    """J = 0: every flip has dE = 0, which the tie rule keeps at beta = inf (as the float path)."""
+    model = js.ising.lattice((4, 4), J=0.0)
+    s0 = js.ising.random_spins(jax.random.key(12), (4, 4))
+    sampler = js.mcmc.checkerboard(model, rule, packed=True)
+    state, _ = sampler.step(jax.random.key(13), sampler.init(s0), jnp.inf)
+    np.testing.assert_array_equal(state.spins, s0)
+    state, _ = sampler.step(jax.random.key(13), sampler.init(s0), 1.0)
+    assert bool(jnp.any(state.spins != s0))
+
+
 def test_invalid_beta_gives_nan():
     sampler = js.mcmc.checkerboard(js.ising.lattice((4, 4)), packed=True)
     state = sampler.init(jnp.ones((4, 4)))
