@@ -59,6 +59,7 @@ from jaxstat.mcmc.base import (
     one_configuration,
     register_sampler,
     static_field,
+    two_half_sweeps,
     update_rule,
 )
 
@@ -108,11 +109,12 @@ def _sweep(blocks: Blocks, s, J, h, words, beta, *, rule: str):
     Jback = None if J.ndim == 0 else [blocks.shift(J[k], k, -1) for k in range(blocks.d)]
     v = variate(blocks.uniforms(words, offsets, dtype))
     colour1 = blocks.colour1(offsets)
-    proposal = update(s, _field(blocks, J, Jback, h, s), beta, v)
-    s0 = jnp.where(colour1, s, proposal)
-    field = _field(blocks, J, Jback, h, s0)
-    proposal = update(s0, field, beta, v)
-    s1 = jnp.where(colour1, proposal, s0)
+
+    def half_sweep(colour, s):
+        field = _field(blocks, J, Jback, h, s)
+        return jnp.where(colour1 == (colour == 1), update(s, field, beta, v), s), field
+
+    s1, field = two_half_sweeps(half_sweep, s)
     # After the second half-sweep every bond has one end in colour 1 whose field is exact.
     terms = jnp.stack([jnp.where(colour1, s1 * (field - h), 0.0), h * s1, (s1 != s).astype(dtype)])
     sums = blocks.ordered_sums(terms, offsets)

@@ -36,6 +36,7 @@ from jaxstat.mcmc.base import (
     one_configuration,
     register_sampler,
     static_field,
+    two_half_sweeps,
     uniform_open,
     update_rule,
 )
@@ -78,12 +79,12 @@ class Checkerboard(Sampler):
         v = variate(uniform_open(key, shape, dtype))
         colour1 = _colour1(shape)
         s = state.spins
-        field = lattice_field(model, s)
-        proposal = update(s, field, beta, v)
-        s0 = jnp.where(colour1, s, proposal)
-        field = lattice_field(model, s0)
-        proposal = update(s0, field, beta, v)
-        s1 = jnp.where(colour1, proposal, s0)
+
+        def half_sweep(colour, s):
+            field = lattice_field(model, s)
+            return jnp.where(colour1 == (colour == 1), update(s, field, beta, v), s), field
+
+        s1, field = two_half_sweeps(half_sweep, s)
         # Three sums in one matrix-vector product (see jaxstat._cpu.fast_sum).
         sums = fast_sum(
             jnp.stack([jnp.where(colour1, s1 * (field - model.h), 0.0), model.h * s1, (s1 != s).astype(dtype)]),
