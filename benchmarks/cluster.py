@@ -133,7 +133,7 @@ def critical_table(L, quick, repeats):
         per_sample_16 = 2 * j["tau_m"][0] * j["t_batch"]
         per_sample_nb = 2 * b["tau_m"][0] * b["t_single"]
         if key == "metropolis":
-            base = dict(one=per_sample_1, many=per_sample_16)
+            base = dict(one=per_sample_1, many=per_sample_16, tau=j["tau_m"][0])
         step = "1 sweep"
         if j["cluster"]:
             step = f"1 cluster ({j['cluster'] / n:.2f} N: tau(abs m) = {j['tau_m'][0] * j['cluster'] / n:.2f} sweeps)"
@@ -145,10 +145,20 @@ def critical_table(L, quick, repeats):
               f"| {base['one'] / per_sample_1:.1f}x / {base['many'] / per_sample_16:.1f}x |", flush=True)
         # a user's first call of one chain: its compilation plus one run of n_steps + burn_in steps
         first = j["compile_single"] + j["t_single"] * (n_steps + burn_in)
+        tau_note = f"tau_int(|m|) = {j['tau_m'][0]:.1f} steps"
         _common.record(f"{label}, T_c, L = {L}: time per independent sample of |m|, 1 chain", per_sample_1, "s",
-                       peer=f"numba {label}", peer_value=per_sample_nb, first_call_s=first, readme=True,
-                       note=f"tau_int(|m|) = {j['tau_m'][0]:.1f} steps (numba {b['tau_m'][0]:.1f}); "
-                       f"first call: compilation + {n_steps + burn_in} steps")
+                       peer=f"numba {label}", peer_value=per_sample_nb, first_call_s=first, readme=L == 64,
+                       note=f"{tau_note} (numba {b['tau_m'][0]:.1f}); first call: compilation + {n_steps + burn_in} steps")
+        if key != "metropolis":  # the figure of merit: the gain over local moves
+            for chains, mine, theirs, compile_s, per_step in (
+                    ("1 chain", per_sample_1, base["one"], j["compile_single"], j["t_single"]),
+                    ("16 vmapped chains, per chain", per_sample_16, base["many"], j["compile_batched"],
+                     j["t_batch"] * 16)):
+                _common.record(f"{label} against checkerboard Metropolis, T_c, L = {L}: time per independent "
+                               f"sample of |m|, {chains}", mine, "s", peer="jaxstat checkerboard Metropolis",
+                               peer_value=theirs, first_call_s=compile_s + per_step * (n_steps + burn_in),
+                               target=10 if L == 64 else None, readme=True,
+                               note=f"{tau_note}, checkerboard {base['tau']:.0f} sweeps")
 
 
 def labelling_table(sizes, repeats):
@@ -205,6 +215,7 @@ def tempering_table(n, n_rungs, n_steps, repeats):
           f"Metropolis sweeps, {n_steps} steps\n")
     print("| scheme | round trips per step | per second | rejection rates (min / max) |")
     print("|---|---|---|---|")
+    rates = {}
     for scheme in ("nonreversible", "reversible"):
         pt = js.mcmc.parallel_tempering(js.mcmc.metropolis(model), betas, scheme=scheme)
         run = jax.jit(lambda k: js.mcmc.run(k, pt, jnp.ones(n), None, n_steps, burn_in=n_steps // 10,
@@ -214,6 +225,10 @@ def tempering_table(n, n_rungs, n_steps, repeats):
         per_step = float(np.mean(trace["round_trips"]))
         r = 1 - np.asarray(trace["swap_acceptance"]).mean(axis=0)
         print(f"| {scheme} | {per_step:.4f} | {per_step * n_steps / t:.1f} | {r.min():.2f} / {r.max():.2f} |", flush=True)
+        rates[scheme] = per_step * n_steps / t
+    _common.record(f"parallel tempering, SK N = {n}, {n_rungs} rungs: round trips per second, non-reversible",
+                   rates["nonreversible"], "round trips/s", peer="the reversible scheme on the same ladder",
+                   peer_value=rates["reversible"], readme=True)
 
 
 def main():

@@ -146,7 +146,7 @@ def test_bad_markers_are_refused(text, message):
 
 def test_the_real_readme_has_valid_blocks():
     names = [names for names, _, _ in run.readme_blocks((ROOT / "README.md").read_text())]
-    assert names == [("ising", "dense"), ("hopfield",), ("boltzmann",), ("landscape",)]
+    assert names == [("ising", "dense"), ("cluster",), ("hopfield",), ("boltzmann",), ("landscape",)]
 
 
 def _saved_run(quick=False):
