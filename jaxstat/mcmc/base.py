@@ -277,8 +277,7 @@ def two_half_sweeps(half_sweep, s):
     if s.shape[-1] >= _ROLLS_FUSED_BELOW:
         s0, _ = half_sweep(0, s)
         return half_sweep(1, s0)
-    s1, field = jax.lax.fori_loop(0, 2, lambda colour, carry: half_sweep(colour, carry[0]), (s, jnp.zeros_like(s)))
-    return s1, field
+    return jax.lax.fori_loop(0, 2, lambda colour, carry: half_sweep(colour, carry[0]), (s, jnp.zeros_like(s)))
 
 
 def check_state(state, shape, needs_field: bool):

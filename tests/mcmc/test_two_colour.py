@@ -27,6 +27,7 @@ def test_loop_and_straight_half_sweeps_agree_bit_for_bit(monkeypatch, shape, rul
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(runs["loop"][0], spins)  # the chain moved
 
+
 def test_two_half_sweeps_returns_the_second_half_fields(monkeypatch):
     s = jnp.arange(12.0).reshape(3, 4)
 
