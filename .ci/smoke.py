@@ -37,6 +37,17 @@ exact = float(js.exact.enumerate(model, 0.3).mean_energy)
 assert abs(sampled - exact) < 0.3, (sampled, exact)
 print(f"jaxstat {js.__version__} from {where.parent}: digits {x.shape}, <E> sampled {sampled:.3f} vs exact {exact:.3f}")
 
+# the native kernel's source ships with the package; Swendsen-Wang runs on whichever labelling this
+# machine has (the native union-find needs a C++ compiler, FastSV always works)
+from jaxstat import _native
+
+assert _native._SOURCE.is_file(), _native._SOURCE
+sw = js.mcmc.swendsen_wang(model)
+run = jax.jit(jax.vmap(lambda k: js.mcmc.run(k, sw, jnp.ones((4, 4)), 0.3, 100, burn_in=20)[1]["energy"].mean()))
+sampled = float(run(keys).mean())
+assert abs(sampled - exact) < 0.3, (sampled, exact)
+print(f"Swendsen-Wang <E> {sampled:.3f} (native labelling: {_native.available() or _native.why_unavailable()})")
+
 if args.tour:
     subprocess.run([str(pathlib.Path(sys.executable).parent / "jaxstat"), "tour", "--quick", "--out", args.tour],
                    check=True)

@@ -16,7 +16,9 @@ Run:  pip install -e ".[bench]" && python benchmarks/cluster.py [--quick]
    beside the warm figure. A Wolff step is one cluster; its tau is converted to
    sweeps with <cluster size> / N.
 2. Labelling time of Swendsen–Wang clusters against L (it must stay
-   near-linear in N): jaxstat's FastSV on the device vs numba's union–find.
+   near-linear in N): jaxstat's CPU labelling (the native union–find of
+   jaxstat/_native.py where it builds), its FastSV (the GPU and TPU path)
+   and numba's union–find.
 3. Parallel tempering on an SK spin glass: round trips per step and per
    second, non-reversible vs reversible, on the same ladder.
 """
@@ -162,25 +164,38 @@ def critical_table(L, quick, repeats):
 
 
 def labelling_table(sizes, repeats):
+    from jaxstat import _native
     from jaxstat.mcmc._lattice import label_components
     from jaxstat.mcmc.cluster import _fk_bonds
 
+    native = _native.available()
     print("\n### Swendsen–Wang labelling time at T_c (equilibrated bonds)\n")
-    print("| L | jaxstat FastSV | ns per site | numba union–find | ns per site | ratio |")
-    print("|---|---|---|---|---|---|")
-    label = jax.jit(label_components)
-    for L in sizes:
-        model = js.ising.lattice((L, L))
-        state, _ = js.mcmc.run(jax.random.key(L), js.mcmc.swendsen_wang(model), jnp.ones((L, L)), BETA_C, 50)
-        bonds = jax.jit(lambda k, s: _fk_bonds(k, model, s, jnp.float32(BETA_C), False)[0])
-        keys = iter(jax.random.split(jax.random.key(0), 4 * repeats + 4))
-        b = bonds(next(keys), state.spins)
-        jax.block_until_ready(label(b))
-        t = _common.median_time(lambda: label(b), repeats)[0]
-        t_nb = nb.sw_label_time(L, BETA_C, repeats=repeats)
-        print(f"| {L} | {t * 1e3:.3f} ms | {t / L**2 * 1e9:.1f} | {t_nb * 1e3:.3f} ms | {t_nb / L**2 * 1e9:.1f} "
-              f"| {t / t_nb:.1f}x |", flush=True)
-        _common.record(f"Swendsen–Wang labelling at T_c, L = {L}", t, "s", peer="numba union–find", peer_value=t_nb)
+    print(f"jaxstat's CPU labelling: {'the native union-find' if native else 'FastSV: ' + _native.why_unavailable()}."
+          " FastSV is what GPUs and TPUs run.\n")
+    print("| L | jaxstat | ns per site | jaxstat FastSV | numba union–find | ns per site | speed-up over numba |")
+    print("|---|---|---|---|---|---|---|")
+    label = jax.jit(lambda b: label_components(b))
+    available, _native.available = _native.available, lambda: False
+    try:  # a program traced with the native kernels switched off
+        label_fastsv = jax.jit(lambda b: label_components(b))
+        for L in sizes:
+            model = js.ising.lattice((L, L))
+            state, _ = js.mcmc.run(jax.random.key(L), js.mcmc.swendsen_wang(model), jnp.ones((L, L)), BETA_C, 50)
+            b = jax.jit(lambda k, s: _fk_bonds(k, model, s, jnp.float32(BETA_C), False)[0])(jax.random.key(0),
+                                                                                          state.spins)
+            _native.available = available
+            jax.block_until_ready(label(b))
+            t = _common.median_time(lambda: label(b), repeats)[0]
+            _native.available = lambda: False
+            jax.block_until_ready(label_fastsv(b))
+            t_sv = _common.median_time(lambda: label_fastsv(b), repeats)[0]
+            t_nb = nb.sw_label_time(L, BETA_C, repeats=repeats)
+            print(f"| {L} | {t * 1e3:.3f} ms | {t / L**2 * 1e9:.1f} | {t_sv * 1e3:.3f} ms | {t_nb * 1e3:.3f} ms "
+                  f"| {t_nb / L**2 * 1e9:.1f} | {t_nb / t:.2f}x |", flush=True)
+            _common.record(f"Swendsen–Wang labelling at T_c, L = {L}", t, "s", peer="numba union–find",
+                           peer_value=t_nb, note=f"FastSV {t_sv * 1e6:.0f} µs" + ("" if native else " (no native)"))
+    finally:
+        _native.available = available
 
 
 def wolff_method_table(sizes, repeats, n=400):

@@ -28,8 +28,10 @@ models.
 Steps:
 
 * :func:`swendsen_wang`: one step draws every bond and flips every cluster
-  with probability 1/2: one sweep. Clusters are labelled on the device with
-  fixed shapes (FastSV, in ``jaxstat/mcmc/_lattice.py``).
+  with probability 1/2: one sweep. Clusters are labelled with fixed shapes
+  (``jaxstat/mcmc/_lattice.py``): by FastSV on the device, and on a CPU by a
+  union–find custom call compiled on first use (:mod:`jaxstat._native`;
+  about 4x faster there, the same roots, so the same chain).
 * :func:`wolff`: one step grows one cluster from a uniformly random seed and
   flips it. A step is *one cluster*, not a sweep: ``info.cluster_size``
   reports its size, and ``N / <cluster_size>`` steps make one
@@ -50,10 +52,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstat._cpu import fast_sum, random_bits, random_bits_by_rows
-from jaxstat._kernels import energy_unchecked
+from jaxstat._kernels import energy_unchecked, lattice_forward_sum
 from jaxstat import ising
 from jaxstat._validate import invalid_beta_to_nan, is_concrete
-from jaxstat.mcmc._lattice import label_components, pack_bits, shift_backward, shift_forward, unpack_bits
+from jaxstat.mcmc._lattice import cluster_flips, label_components, n_coin_words, pack_bits, shift_backward, shift_forward, unpack_bits
 from jaxstat.mcmc.base import (
     Sampler,
     SpinState,
@@ -137,8 +139,12 @@ def _finish(model, s, flipped, beta, has_field):
     bad = jnp.any(model.J < 0)
     if not has_field:
         bad = bad | jnp.any(model.h != 0)
-    energy = jnp.where(bad, jnp.nan, energy_unchecked(model, s))
-    rate = jnp.where(bad, jnp.nan, fast_sum(flipped.astype(model.dtype)) / model.n)
+    # bonds, field and flips in one matrix-vector product (see jaxstat._cpu.fast_sum): a
+    # reduction per sum was ~15 us of a ~75 us Swendsen-Wang step at L = 64
+    h = jnp.broadcast_to(model.h, s.shape)
+    sums = fast_sum(jnp.stack([s * lattice_forward_sum(model, s), h * s, flipped.astype(model.dtype)]), n_lead=1)
+    energy = jnp.where(bad, jnp.nan, -sums[0] - sums[1])
+    rate = jnp.where(bad, jnp.nan, sums[2] / model.n)
     return SpinState(spins=s, field=None, energy=invalid_beta_to_nan(energy, beta)), invalid_beta_to_nan(rate, beta)
 
 
@@ -165,18 +171,10 @@ class SwendsenWang(_FortuinKasteleyn):
         k_bonds, k_flip = jax.random.split(key)
         s = state.spins
         bonds, ghost = _fk_bonds(k_bonds, model, s, beta, self.has_field)
-        roots = label_components(bonds, ghost)
-        site_roots = roots[:n]
-        # One fair coin per potential root, read by every site of its cluster.
-        coin = (random_bits(k_flip, roots.shape) & 1) == 1
-        flip = coin[site_roots]
-        if self.has_field:
-            flip = flip & (site_roots != roots[n])  # the ghost's cluster stays
-        flip = flip.reshape(model.shape)
+        # One fair coin per node (a bit of a word), read by every site of its cluster.
+        coins = random_bits(k_flip, (n_coin_words(n),))
+        _, flip, n_clusters = cluster_flips(bonds, ghost, coins)
         s = jnp.where(flip, -s, s)
-        n_clusters = jnp.sum(roots == jnp.arange(roots.shape[0]))
-        if self.has_field:  # an isolated ghost is its own root but no cluster of sites
-            n_clusters = n_clusters - (roots[n] == n)
         new_state, rate = _finish(model, s, flip, beta, self.has_field)
         return new_state, SwendsenWangInfo(acceptance_rate=rate, n_clusters=n_clusters)
 
@@ -320,12 +318,15 @@ def wolff(model, method: str = "grow") -> Wolff:
       model: as for :func:`swendsen_wang`.
       method: how the cluster is found, with identical results. ``"grow"``
         (default): frontier rounds over the lattice bit-packed 32 sites to a
-        word, as many rounds as the cluster is wide; measured 2.4–3.2x faster
-        per step at T_c for L = 32 to 128 on a 2-core CPU, 1.1x at L = 256
-        (``benchmarks/cluster.py``).
-        ``"label"``: label every Fortuin–Kasteleyn cluster (FastSV, 8 to 14
-        rounds) and keep the seed's; fewer, larger rounds, the better trade
-        where each round has a high fixed cost (kernel launches on a GPU).
+        word, as many rounds as the cluster is wide.
+        ``"label"``: label every Fortuin–Kasteleyn cluster and keep the
+        seed's, as Swendsen–Wang labels them (FastSV on the device, 8 to 14
+        rounds; the native union–find on a CPU). Per step at T_c on a 2-core
+        CPU (``benchmarks/cluster.py``), ``"label"`` / ``"grow"`` measured
+        1.2 at L = 32 and 64, 1.04 at 128 and 0.56 at 256 with the native
+        union–find (2.4–3.2 up to L = 128 and 1.1 at 256 with FastSV); on a
+        GPU labelling's fewer, larger rounds are the better trade where each
+        round has a high fixed cost (kernel launches).
 
     Returns:
       a :class:`Wolff` sampler; ``info`` is a :class:`WolffInfo`.
