@@ -41,7 +41,7 @@ print(f"jaxstat {js.__version__} from {where.parent}: digits {x.shape}, <E> samp
 # machine has (the native union-find needs a C++ compiler, FastSV always works)
 from jaxstat import _native
 
-assert _native._SOURCE.is_file(), _native._SOURCE
+assert all(path.is_file() for path in _native._SOURCES), _native._SOURCES
 sw = js.mcmc.swendsen_wang(model)
 run = jax.jit(jax.vmap(lambda k: js.mcmc.run(k, sw, jnp.ones((4, 4)), 0.3, 100, burn_in=20)[1]["energy"].mean()))
 sampled = float(run(keys).mean())

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["available", "why_unavailable"]
+__all__ = ["available", "why_unavailable", "on_cpu"]
 
-_SOURCE = Path(__file__).parent / "mcmc" / "_native" / "fk_clusters.cc"
+_SOURCES = (Path(__file__).parent / "mcmc" / "_native" / "fk_clusters.cc",)
 _TARGETS = {"jaxstat_fk_label": "JaxstatFkLabel", "jaxstat_fk_flip": "JaxstatFkFlip"}
 _FLAGS = ["-O3", "-std=c++17", "-shared", "-fPIC", "-w"]
 
@@ -62,10 +62,10 @@ def _build(compiler: str) -> Path:
     """The compiled library's path, compiling it if the cache does not hold it."""
     import jaxlib
 
-    source = _SOURCE.read_bytes()
-    key = hashlib.sha256(b"\0".join([source, jaxlib.__version__.encode(), compiler.encode(),
+    sources = [path.read_bytes() for path in _SOURCES]
+    key = hashlib.sha256(b"\0".join([*sources, jaxlib.__version__.encode(), compiler.encode(),
                                      " ".join(_FLAGS).encode(), sys.platform.encode()])).hexdigest()[:16]
-    target = _cache_dir() / f"fk_clusters-{key}.so"
+    target = _cache_dir() / f"jaxstat-kernels-{key}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def _build(compiler: str) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [compiler, *_FLAGS, "-I", jax.ffi.include_dir(), str(_SOURCE), "-o", tmp]
+        cmd = [compiler, *_FLAGS, "-I", jax.ffi.include_dir(), *map(str, _SOURCES), "-o", tmp]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
@@ -120,3 +120,15 @@ def why_unavailable() -> str:
     """Why :func:`available` is False (empty when it is True)."""
     available()
     return _state["why"]
+
+
+def on_cpu(native, portable, *args):
+    """``native(*args)`` where the program runs on a CPU and the kernels are built, else ``portable(*args)``.
+
+    ``jax.lax.platform_dependent`` lowers only the branch of the platform
+    compiled for, so GPU and TPU programs never contain the CPU custom call.
+    Both callables must return the same shapes and dtypes.
+    """
+    if not available():
+        return portable(*args)
+    return jax.lax.platform_dependent(*args, cpu=native, default=portable)

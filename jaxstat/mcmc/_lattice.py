@@ -115,17 +115,6 @@ def _native_args(bonds, ghost):
     return bonds, ghost
 
 
-def _on_cpu_natively(native, portable, *args):
-    """``native(*args)`` where the computation runs on a CPU and the kernels are built, else ``portable``.
-
-    ``jax.lax.platform_dependent`` lowers only the branch of the platform
-    compiled for, so GPU and TPU programs never see the CPU custom call.
-    """
-    if not _native.available():
-        return portable(*args)
-    return jax.lax.platform_dependent(*args, cpu=native, default=portable)
-
-
 def _label_batch(bonds, ghost):
     """Roots of ``B`` lattices, ``(B, N)`` or ``(B, N + 1)`` with the ghost (in each lattice's numbering)."""
     n_batch, n = bonds.shape[1], math.prod(bonds.shape[2:])
@@ -135,7 +124,7 @@ def _label_batch(bonds, ghost):
             *_native_args(bonds, ghost))
         return roots if ghost is not None else roots[:, :n]
 
-    return _on_cpu_natively(native, _fastsv_roots, bonds, ghost)
+    return _native.on_cpu(native, _fastsv_roots, bonds, ghost)
 
 
 def _flip_batch(bonds, ghost, coins):
@@ -164,7 +153,7 @@ def _flip_batch(bonds, ghost, coins):
         n_clusters = jnp.sum(site_roots == jnp.arange(n, dtype=jnp.int32), axis=1, dtype=jnp.int32)
         return roots, flip.reshape((n_batch,) + shape), n_clusters
 
-    return _on_cpu_natively(native, portable, bonds, ghost, coins)
+    return _native.on_cpu(native, portable, bonds, ghost, coins)
 
 
 # Under jax.vmap the chains become more lattices of one labelling, not a

@@ -11,7 +11,6 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from jaxstat import _native
 from jaxstat.mcmc._lattice import label_components, pack_bits, shift_backward, shift_forward, unpack_bits
 
 
@@ -34,19 +33,9 @@ def scipy_components(bonds, ghost):
 SHAPES = [(7,), (6, 5), (8, 8), (3, 4, 5)]
 
 
-@pytest.fixture(params=["native", "fastsv"])
-def labelling(request, monkeypatch):
-    """Each test on the native union-find (where it builds) and on FastSV."""
-    if request.param == "native" and not _native.available():
-        pytest.skip(f"native kernels unavailable here: {_native.why_unavailable()}")
-    if request.param == "fastsv":
-        monkeypatch.setattr(_native, "available", lambda: False)
-    return request.param
-
-
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("with_ghost", [False, True])
-def test_components_match_scipy(shape, with_ghost, labelling):
+def test_components_match_scipy(shape, with_ghost, kernels):
     rng = np.random.default_rng(len(shape) * 10 + with_ghost)
     label = jax.jit(label_components)
     for p in (0.2, 0.5, 0.8):  # below, at and above 2D bond percolation
@@ -62,7 +51,7 @@ def test_components_match_scipy(shape, with_ghost, labelling):
             assert r == np.flatnonzero(roots == r).min()
 
 
-def test_vmapped_and_nested_labelling_equal_per_chain(labelling):
+def test_vmapped_and_nested_labelling_equal_per_chain(kernels):
     """vmapped chains are merged into one labelling of many lattices (a custom vmap rule):
     the roots must be each chain's own, for vmap, nested vmap and an unbatched ghost."""
     rng = np.random.default_rng(3)
