@@ -53,7 +53,7 @@ import numpy as np
 
 from jaxstat._cpu import fast_sum, random_bits, random_bits_by_rows
 from jaxstat._kernels import energy_unchecked, lattice_forward_sum
-from jaxstat import ising
+from jaxstat import _native, ising
 from jaxstat._validate import invalid_beta_to_nan, is_concrete
 from jaxstat.mcmc._lattice import cluster_flips, label_components, n_coin_words, pack_bits, shift_backward, shift_forward, unpack_bits
 from jaxstat.mcmc.base import (
@@ -222,7 +222,20 @@ def _cluster_by_labels(bonds, ghost, seed_mask):
     return cluster, (jnp.asarray(False) if ghost is None else roots[n] == seed_root)
 
 
-WOLFF_METHODS = {"grow": _grow, "label": _cluster_by_labels}
+# From this many sites on, labelling every cluster with the native union-find beat frontier
+# growth on a 2-core CPU (2D at T_c, per step, label / grow: 0.99 at L = 128, 0.57 at L = 256;
+# benchmarks/RESULTS.md, 2026-12-03); below it growth is as fast or faster.
+_LABEL_FROM_SITES = 256 * 256
+
+
+def _cluster_auto(bonds, ghost, seed_mask):
+    """Labelling where the native union-find runs (a CPU) on large lattices, frontier growth elsewhere."""
+    if seed_mask.size < _LABEL_FROM_SITES:
+        return _grow(bonds, ghost, seed_mask)
+    return _native.on_cpu(_cluster_by_labels, _grow, bonds, ghost, seed_mask)
+
+
+WOLFF_METHODS = {"auto": _cluster_auto, "grow": _grow, "label": _cluster_by_labels}
 
 
 @register_sampler
@@ -231,7 +244,7 @@ class Wolff(_FortuinKasteleyn):
 
     model: Any
     has_field: bool = static_field(default=False)
-    method: str = static_field(default="grow")
+    method: str = static_field(default="auto")
 
     def step(self, key, state: SpinState, beta):
         model = self.model
@@ -301,7 +314,7 @@ def swendsen_wang(model) -> SwendsenWang:
     return SwendsenWang(model=model, has_field=_check_ferromagnetic_lattice(model, "swendsen_wang"))
 
 
-def wolff(model, method: str = "grow") -> Wolff:
+def wolff(model, method: str = "auto") -> Wolff:
     r"""Wolff single-cluster sampler for ferromagnetic lattices.
 
     One step picks a uniformly random seed site, grows its cluster through
@@ -316,17 +329,18 @@ def wolff(model, method: str = "grow") -> Wolff:
     temperature clusters are single sites and a sweep needs about N steps.
     Args:
       model: as for :func:`swendsen_wang`.
-      method: how the cluster is found, with identical results. ``"grow"``
-        (default): frontier rounds over the lattice bit-packed 32 sites to a
-        word, as many rounds as the cluster is wide.
+      method: how the cluster is found, with identical results (the same
+        chain). ``"grow"``: frontier rounds over the lattice bit-packed 32
+        sites to a word, as many rounds as the cluster is wide.
         ``"label"``: label every Fortuin–Kasteleyn cluster and keep the
         seed's, as Swendsen–Wang labels them (FastSV on the device, 8 to 14
-        rounds; the native union–find on a CPU). Per step at T_c on a 2-core
-        CPU (``benchmarks/cluster.py``), ``"label"`` / ``"grow"`` measured
-        1.2 at L = 32 and 64, 1.04 at 128 and 0.56 at 256 with the native
-        union–find (2.4–3.2 up to L = 128 and 1.1 at 256 with FastSV); on a
-        GPU labelling's fewer, larger rounds are the better trade where each
-        round has a high fixed cost (kernel launches).
+        rounds; the native union–find on a CPU). ``"auto"`` (default):
+        ``"label"`` on a CPU with the native union–find from 256 x 256 sites
+        on, ``"grow"`` otherwise. Per step at T_c on a 2-core CPU
+        (``benchmarks/cluster.py``), ``"label"`` / ``"grow"`` measured 1.2
+        at L = 32 and 64, 0.99 at 128 and 0.57 at 256 with the native
+        union–find, and 2.4–3.2 up to L = 128 and 1.1 at 256 with FastSV.
+        On a GPU neither is measured yet; ``"auto"`` grows there.
 
     Returns:
       a :class:`Wolff` sampler; ``info`` is a :class:`WolffInfo`.

@@ -213,7 +213,7 @@ def test_cluster_samplers_do_not_recompile_for_new_couplings():
         (lambda: js.mcmc.wolff(js.ising.sherrington_kirkpatrick(jax.random.key(0), 8)), r"lattice model"),
         (lambda: js.mcmc.kawasaki(js.ising.sherrington_kirkpatrick(jax.random.key(0), 8)), r"lattice model"),
         (lambda: js.mcmc.kawasaki(js.ising.lattice((4, 4)), rule="exchange"), r"rule must be one of"),
-        (lambda: js.mcmc.wolff(js.ising.lattice((4, 4)), method="bfs"), r"method must be one of \('grow', 'label'\)"),
+        (lambda: js.mcmc.wolff(js.ising.lattice((4, 4)), method="bfs"), r"method must be one of \('auto', 'grow', 'label'\)"),
         (lambda: js.mcmc.swendsen_wang(js.ising.lattice((4, 4))).init(jnp.ones((2, 4, 4))), r"one configuration"),
         (lambda: js.mcmc.run(jax.random.key(0), js.mcmc.wolff(js.ising.lattice((4, 4))), jnp.zeros((4, 4)), 0.3, 2),
          r"only -1 and \+1"),

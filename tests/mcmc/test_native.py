@@ -97,3 +97,28 @@ def test_other_platforms_never_see_the_cpu_kernel():
     bonds, coins = jnp.ones((2, 8, 8), bool), jnp.zeros((_lattice.n_coin_words(64),), jnp.uint32)
     exported = jax.export.export(jax.jit(lambda b, c: _lattice.cluster_flips(b, None, c)), platforms=["cuda"])
     assert "jaxstat_fk" not in exported(bonds, coins).mlir_module()
+
+
+def test_wolff_auto_labels_large_lattices_natively(monkeypatch):
+    """``wolff(model)`` (method "auto") grows small clusters and labels from _LABEL_FROM_SITES
+    sites on where the native union-find runs: the same chain either way."""
+    from jaxstat.mcmc import cluster
+
+    model = js.ising.lattice((16, 16))
+    spins = jnp.ones((16, 16))
+
+    def chain(sampler):
+        run = jax.jit(lambda k, s: js.mcmc.run(k, sampler, s, 0.44, 20)[0].spins)
+        return run, run(jax.random.key(4), spins)
+
+    assert js.mcmc.wolff(model).method == "auto"
+    _, grown = chain(js.mcmc.wolff(model, method="grow"))
+    small, same = chain(js.mcmc.wolff(model))
+    assert "jaxstat_fk" not in small.lower(jax.random.key(4), spins).as_text()
+    monkeypatch.setattr(cluster, "_LABEL_FROM_SITES", 16 * 16)
+    jax.clear_caches()
+    large, labelled = chain(js.mcmc.wolff(model))
+    assert "jaxstat_fk_label" in large.lower(jax.random.key(4), spins).as_text()
+    jax.clear_caches()
+    np.testing.assert_array_equal(same, grown)
+    np.testing.assert_array_equal(labelled, grown)
