@@ -214,6 +214,8 @@ def _eigs_run(loss, params, key, tol, k, which, n_iter):
     # Reorthogonalised Q is orthonormal to rounding; renormalise so the
     # residual measures the eigen-equation, not the vector's length.
     vecs = vecs / jnp.linalg.norm(vecs, axis=1, keepdims=True)
-    hv = jax.vmap(matvec)(vecs)
+    # One HVP after another: XLA:CPU ran the vmapped HVPs' batched matmuls at half the speed
+    # (5 pairs on the 64-128-128-10 MLP: 34 ms vmapped, 16 ms in sequence; 77 -> 59 ms a call).
+    hv = jax.lax.map(matvec, vecs)
     res = jnp.linalg.norm(hv - vals[:, None] * vecs, axis=1)
     return vals, jax.vmap(unravel)(vecs), res, m
