@@ -8,7 +8,8 @@ sequential pass, ~4x faster at L = 64 (``benchmarks/cluster.py``), and that
 factor is what Swendsen–Wang needs to beat local moves by 10x at small L.
 
 So ``jaxstat/mcmc/_native/fk_clusters.cc`` is compiled, the first time a
-cluster sampler is traced for the CPU, with the system's C++ compiler
+cluster sampler is traced (on any backend: a GPU process may still run
+programs on its CPU), with the system's C++ compiler
 against the XLA FFI headers that ship with jaxlib, into a cache directory
 (``$JAXSTAT_CACHE_DIR/native`` or ``~/.cache/jaxstat/native``, keyed by the
 source, jaxlib's version and the compiler), and registered as XLA FFI
